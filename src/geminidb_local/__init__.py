@@ -1,0 +1,1 @@
+"""Local tooling, never deployed: the GeminiDB API simulator and the local runner."""

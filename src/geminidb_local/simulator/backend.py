@@ -1,0 +1,279 @@
+"""The simulator's state and the API's rules, separate from HTTP (moto-style)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from geminidb_local.simulator.clock import SimClock
+from geminidb_local.simulator.fleet import Fleet
+
+SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
+MAX_BATCH = 10
+UPGRADE_JOB = "UpgradeDbVersion"
+UPGRADE_ACTION = "UPGRADE_DATABASE"
+HUAWEI_TIME = "%Y-%m-%dT%H:%M:%S+0000"
+
+
+class SimError(Exception):
+    """An API error answer: HTTP status plus Huawei's ``{"error_code", "error_msg"}`` body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def upgrade_duration(instance: dict[str, Any]) -> timedelta:
+    """How long an upgrade job runs: the upper bounds Huawei's user guides give per engine."""
+    nodes = sum(len(group.get("nodes", [])) for group in instance.get("groups", []))
+    engine = instance["datastore"]["type"]
+    if engine == "cassandra":
+        return timedelta(seconds=600 + nodes * 120)
+    if engine == "redis":
+        return timedelta(seconds=900 + nodes * 120)
+    return timedelta(seconds=300 + nodes * 60)
+
+
+def _bump(version: str) -> str:
+    head, _, last = version.rpartition(".")
+    return f"{head}.{int(last) + 1}" if head and last.isdigit() else version
+
+
+@dataclass
+class Job:
+    """One asynchronous job, as ListJobs reports it."""
+
+    id: str
+    name: str
+    instance_id: str
+    instance_name: str
+    start: datetime
+    duration: timedelta
+    status: str = "Running"
+    end: datetime | None = None
+    fail_reason: str = ""
+
+    def to_api(self, now: datetime) -> dict[str, Any]:
+        """The JobDetail shape."""
+        progress = ""
+        if self.status == "Running":
+            done = (now - self.start) / self.duration if self.duration else 1.0
+            progress = f"{min(99, max(0, int(done * 100)))}%"
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "start_time": self.start.strftime(HUAWEI_TIME),
+            "end_time": self.end.strftime(HUAWEI_TIME) if self.end else "",
+            "progress": progress,
+            "instance": {"id": self.instance_id, "name": self.instance_name},
+            "fail_reason": self.fail_reason,
+        }
+
+
+@dataclass
+class Backend:
+    """Instances, jobs and scheduled tasks of one project, and the rules the real API applies."""
+
+    fleet: Fleet
+    clock: SimClock
+    instances: dict[str, dict[str, Any]] = field(init=False)
+    jobs: list[Job] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self.instances = {item["id"]: copy.deepcopy(item) for item in self.fleet.instances}
+        now = self.clock.now()
+        for seeded in self.fleet.jobs:
+            instance = self.instances[seeded["instance_id"]]
+            start = datetime.strptime(seeded["start_time"], HUAWEI_TIME).replace(tzinfo=now.tzinfo) \
+                if "start_time" in seeded else now
+            job = Job(
+                id=seeded.get("id", str(uuid.uuid4())),
+                name=seeded.get("name", UPGRADE_JOB),
+                instance_id=instance["id"],
+                instance_name=instance["name"],
+                start=start,
+                duration=upgrade_duration(instance),
+                status=seeded.get("status", "Running"),
+                fail_reason=seeded.get("fail_reason", ""),
+            )
+            if job.status != "Running":
+                job.end = start + job.duration
+            self.jobs.append(job)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Finish every running job whose time has come, applying its effect to the instance."""
+        now = self.clock.now()
+        with self.lock:
+            for job in self.jobs:
+                if job.status != "Running" or now < job.start + job.duration:
+                    continue
+                job.end = job.start + job.duration
+                instance = self.instances.get(job.instance_id)
+                failure = self.fleet.failing_upgrades.get(job.instance_id)
+                job.status = "Failed" if failure else "Completed"
+                job.fail_reason = failure or ""
+                if instance is None or job.name != UPGRADE_JOB:
+                    continue
+                instance["actions"] = [a for a in instance["actions"] if a != UPGRADE_ACTION]
+                instance["updated"] = job.end.strftime("%Y-%m-%dT%H:%M:%S")
+                if not failure:
+                    datastore = instance["datastore"]
+                    datastore["patch_available"] = False
+                    if datastore.get("whole_version"):
+                        datastore["whole_version"] = _bump(datastore["whole_version"])
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def list_instances(self, query: dict[str, str]) -> dict[str, Any]:
+        """ListInstances: filters, newest first, ``offset``/``limit`` paging, ``total_count``."""
+        offset = _int_param(query, "offset", 0, 0, None)
+        limit = _int_param(query, "limit", 100, 1, 100)
+        engine = query.get("datastore_type")
+        with self.lock:
+            items = sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
+            selected = [
+                item for item in items
+                if _fuzzy(query.get("id"), item["id"])
+                and _fuzzy(query.get("name"), item["name"])
+                and (engine is None or item["datastore"]["type"] == engine)
+                and (engine is None or "mode" not in query or item["mode"] == query["mode"])
+            ]
+            page = copy.deepcopy(selected[offset: offset + limit])
+        return {"instances": page, "total_count": len(selected)}
+
+    def list_jobs(self, query: dict[str, str]) -> dict[str, Any]:
+        """ListJobs: by ``id``, or by name/status and a start-time window, paged."""
+        offset = _int_param(query, "offset", 0, 0, None)
+        limit = _int_param(query, "limit", 50, 1, 100)
+        now = self.clock.now()
+        start = _time_param(query, "start_time", now - timedelta(days=30))
+        end = _time_param(query, "end_time", now)
+        if end <= start or end - start > timedelta(days=30):
+            raise SimError(400, "DBS.200001", "end_time must be later than start_time, within 30 days.")
+        with self.lock:
+            jobs = [
+                job for job in sorted(self.jobs, key=lambda j: j.start, reverse=True)
+                if (query.get("id") == job.id if "id" in query else start <= job.start <= end)
+                and query.get("name", job.name) == job.name
+                and query.get("status", job.status) == job.status
+            ]
+            page = [job.to_api(now) for job in jobs[offset: offset + limit]]
+        return {"jobs": page, "total_count": len(jobs)}
+
+    def list_scheduled_tasks(self, query: dict[str, str]) -> dict[str, Any]:
+        """ListNosqlTaskList for the tasks seeded from the fleet file."""
+        offset = _int_param(query, "offset", 0, 0, None)
+        limit = _int_param(query, "limit", 10, 1, 100)
+        tasks = []
+        for index, seeded in enumerate(self.fleet.scheduled_tasks):
+            instance = self.instances.get(seeded["instance_id"], {})
+            task = {
+                "job_id": seeded.get("job_id", f"sched-{index:04d}"),
+                "job_name": seeded.get("job_name", UPGRADE_ACTION),
+                "job_status": seeded.get("job_status", "Pending"),
+                "instance_id": seeded["instance_id"],
+                "instance_name": instance.get("name", ""),
+                "instance_status": instance.get("status", ""),
+                "datastore_type": instance.get("datastore", {}).get("type", ""),
+                "create_time": seeded.get("create_time", ""),
+                "start_time": seeded.get("start_time", ""),
+                "end_time": seeded.get("end_time", ""),
+            }
+            if all(query.get(key, task[key]) == task[key] for key in ("job_name", "job_status", "instance_id")):
+                tasks.append(task)
+        return {"total_count": len(tasks), "schedules": tasks[offset: offset + limit]}
+
+    # -- the batch upgrade --------------------------------------------------------------------
+
+    def batch_upgrade(self, body: Any) -> dict[str, Any]:
+        """BatchUpgradeDatabaseVersion: batch rules → 400; per-item errors inside a 202."""
+        ids = body.get("instance_ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise SimError(400, "DBS.200001", "Parameter error: instance_ids must be a non-empty list.")
+        if len(ids) > MAX_BATCH:
+            raise SimError(400, "DBS.200001", f"Parameter error: at most {MAX_BATCH} instance_ids.")
+        if len(set(ids)) != len(ids):
+            raise SimError(400, "DBS.200001", "Parameter error: duplicate instance_ids.")
+        now = self.clock.now()
+        with self.lock:
+            engines = {self.instances[i]["datastore"]["type"] for i in ids if i in self.instances}
+            if len(engines) > 1:
+                raise SimError(400, "DBS.200001", "Parameter error: instances must be of one engine.")
+            if engines and not engines <= SUPPORTED_ENGINES:
+                raise SimError(400, "DBS.200042", "Invalid datastore: patching is not supported.")
+            return {"upgrade_results": [self._upgrade_one(instance_id, now) for instance_id in ids]}
+
+    def _upgrade_one(self, instance_id: str, now: datetime) -> dict[str, Any]:
+        instance = self.instances.get(instance_id)
+        refusal = self._refusal(instance, instance_id)
+        if refusal:
+            code, message = refusal
+            return {"instance_id": instance_id, "error_code": code, "error_message": message}
+        assert instance is not None
+        job = Job(str(uuid.uuid4()), UPGRADE_JOB, instance_id, instance["name"], now, upgrade_duration(instance))
+        self.jobs.append(job)
+        instance["actions"] = [*instance["actions"], UPGRADE_ACTION]
+        return {"instance_id": instance_id, "job_id": job.id}
+
+    def _refusal(self, instance: dict[str, Any] | None, instance_id: str) -> tuple[str, str] | None:
+        if instance is None:
+            return "DBS.200002", "The DB instance does not exist."
+        forced = self.fleet.reject_upgrades.get(instance_id)
+        if forced:
+            return forced, "Another operation is being performed on the DB instance or the instance is faulty."
+        if instance["status"] != "normal":
+            return "DBS.200011", "The status of DB instance does not allow the operation."
+        nodes = [n for g in instance.get("groups", []) for n in g.get("nodes", [])]
+        if any(node.get("status") != "normal" for node in nodes):
+            return "DBS.200018", "The status of the DB instance or node does not allow the operation."
+        running = any(j.instance_id == instance_id and j.status == "Running" for j in self.jobs)
+        if instance["actions"] or running:
+            return "DBS.200019", "Another operation is being performed on the DB instance."
+        if not instance["datastore"].get("patch_available"):
+            return "DBS.280236", "Invalid database version: no patch is available for the DB instance."
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """State for the control API and the tests."""
+        now = self.clock.now()
+        with self.lock:
+            return {
+                "now": now.strftime(HUAWEI_TIME),
+                "instances": copy.deepcopy(list(self.instances.values())),
+                "jobs": [job.to_api(now) for job in self.jobs],
+            }
+
+
+def _fuzzy(pattern: str | None, value: str) -> bool:
+    if pattern is None:
+        return True
+    return pattern[1:] in value if pattern.startswith("*") else pattern == value
+
+
+def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        raise SimError(400, "DBS.200001", f"Parameter error: {name}.")
+    return int(raw)
+
+
+def _time_param(query: dict[str, str], name: str, default: datetime) -> datetime:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        raise SimError(400, "DBS.200001", f"Parameter error: {name}.") from None

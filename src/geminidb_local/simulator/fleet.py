@@ -1,0 +1,198 @@
+"""Fleet files: instances in ListInstances' own item shape, with every missing field defaulted."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+DEFAULT_REGION = "ap-southeast-1"
+DEMO_AK = "SIMULATORAKEXAMPLE00"
+DEMO_SK = "simulator-secret-key-not-a-real-one-000000"  # noqa: S105 - the simulator's own key
+
+_ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "cassandra": {"version": "3.11", "whole_version": "3.11.5.4", "mode": "Cluster", "port": "8635"},
+    "influxdb": {"version": "1.8", "whole_version": "", "mode": "Cluster", "port": "8635"},
+    "redis": {"version": "6.2", "whole_version": "", "mode": "Cluster", "port": "6379"},
+    "mongodb": {"version": "4.0", "whole_version": "", "mode": "ReplicaSet", "port": "8635"},
+    "dynamodb": {"version": "1.0", "whole_version": "", "mode": "Cluster", "port": "8000"},
+    "hbase": {"version": "2.0", "whole_version": "", "mode": "Cluster", "port": "8635"},
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the simulator accepts: one access key pair, optional IAM user, one project."""
+
+    ak: str = DEMO_AK
+    sk: str = DEMO_SK
+    project_id: str = DEFAULT_PROJECT_ID
+    security_token: str | None = None
+    iam_user: str | None = None
+    iam_password: str | None = None
+    iam_domain: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(ak={self.ak[:4]}…, project_id={self.project_id})"
+
+
+@dataclass
+class Fleet:
+    """Everything a fleet file can hold."""
+
+    instances: list[dict[str, Any]]
+    credentials: Credentials = field(default_factory=Credentials)
+    scheduled_tasks: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    failing_upgrades: dict[str, str] = field(default_factory=dict)
+    reject_upgrades: dict[str, str] = field(default_factory=dict)
+
+
+def _nodes(instance_id: str, count: int, status: str = "normal") -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{instance_id[:24]}node{index:02d}no13",
+            "name": f"node-{index}",
+            "status": status,
+            "role": "",
+            "subnet_id": "subnet-sim",
+            "private_ip": f"192.168.0.{10 + index}",
+            "public_ip": "",
+            "spec_code": "geminidb.cassandra.xlarge.4",
+            "availability_zone": "ap-southeast-1a",
+            "support_reduce": False,
+        }
+        for index in range(count)
+    ]
+
+
+def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, Any]:
+    """Fill every ListInstancesResult field the partial item leaves out."""
+    item = copy.deepcopy(partial)
+    if "id" not in item:
+        raise ValueError(f"instance #{index} has no id")
+    datastore = item.setdefault("datastore", {})
+    engine = str(datastore.setdefault("type", "cassandra")).lower()
+    datastore["type"] = engine
+    defaults = _ENGINE_DEFAULTS.get(engine, _ENGINE_DEFAULTS["cassandra"])
+    datastore.setdefault("version", defaults["version"])
+    datastore.setdefault("whole_version", defaults["whole_version"])
+    datastore.setdefault("patch_available", True)
+    created = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=index)
+    item.setdefault("name", f"{engine}-{index:03d}")
+    item.setdefault("status", "normal")
+    item.setdefault("port", defaults["port"])
+    item.setdefault("region", DEFAULT_REGION)
+    item.setdefault("mode", defaults["mode"])
+    item.setdefault("product_type", "Standard")
+    item.setdefault("engine", "rocksDB")
+    item.setdefault("created", created.strftime("%Y-%m-%dT%H:%M:%S"))
+    item.setdefault("updated", item["created"])
+    item.setdefault("db_user_name", "rwuser")
+    item.setdefault("vpc_id", "vpc-sim")
+    item.setdefault("subnet_id", "subnet-sim")
+    item.setdefault("security_group_id", "sg-sim")
+    item.setdefault("backup_strategy", {"start_time": "16:00-17:00", "keep_days": 7})
+    item.setdefault("pay_mode", "0")
+    item.setdefault("maintenance_window", "02:00-06:00")
+    item.setdefault(
+        "groups",
+        [{"id": f"{item['id'][:24]}group01", "status": "normal", "volume": {"size": "100", "used": "1"},
+          "nodes": _nodes(item["id"], 3)}],
+    )
+    item.setdefault("enterprise_project_id", "0")
+    item.setdefault("dedicated_resource_id", "")
+    item.setdefault("time_zone", "")
+    item.setdefault("actions", [])
+    item.setdefault("disk_encryption_id", "")
+    item.setdefault("lb_ip_address", "")
+    item.setdefault("lb_port", "")
+    item.setdefault("availability_zone", "ap-southeast-1a")
+    item.setdefault("dr_instance_id", "")
+    item.setdefault("ssl", "0")
+    return item
+
+
+FLEET_KEYS = frozenset({"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades",
+                        "reject_upgrades"})
+
+
+def parse_fleet(document: Any) -> Fleet:
+    """Build a ``Fleet`` from a fleet document (``{"instances": [...], "credentials": {...}}``)."""
+    if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
+        raise ValueError('a fleet file is {"instances": [...]} with optional "credentials"')
+    if set(document) - FLEET_KEYS:
+        raise ValueError(f"unknown fleet file keys: {sorted(set(document) - FLEET_KEYS)}")
+    instances = [complete_instance(item, index=i) for i, item in enumerate(document["instances"])]
+    ids = [item["id"] for item in instances]
+    if len(set(ids)) != len(ids):
+        raise ValueError("instance ids in a fleet file must be unique")
+    creds = document.get("credentials") or {}
+    known = set(Credentials.__dataclass_fields__)
+    unknown = set(creds) - known
+    if unknown:
+        raise ValueError(f"unknown credential fields: {sorted(unknown)}")
+    return Fleet(
+        instances=instances,
+        credentials=Credentials(**creds),
+        scheduled_tasks=list(document.get("scheduled_tasks", [])),
+        jobs=list(document.get("jobs", [])),
+        failing_upgrades=dict(document.get("failing_upgrades", {})),
+        reject_upgrades=dict(document.get("reject_upgrades", {})),
+    )
+
+
+def load_fleet(path: Path) -> Fleet:
+    """Read and parse a fleet file."""
+    return parse_fleet(json.loads(path.read_text(encoding="utf-8")))
+
+
+def instance_id(rng: random.Random) -> str:
+    """A random ID in GeminiDB's format: 32 hex digits, ``in``, a two-digit engine suffix."""
+    return f"{rng.getrandbits(128):032x}in06"
+
+
+def demo_fleet(seed: int = 7) -> dict[str, Any]:
+    """A fleet document of 36 instances that exercises every skip reason, for the demo."""
+    rng = random.Random(seed)
+    instances: list[dict[str, Any]] = []
+
+    def add(engine: str, name: str, **fields: Any) -> dict[str, Any]:
+        patch = fields.pop("patch_available", True)
+        item = {"id": instance_id(rng), "name": name, "datastore": {"type": engine, "patch_available": patch},
+                **fields}
+        instances.append(item)
+        return item
+
+    for number in range(12):
+        add("cassandra", f"orders-cassandra-{number:02d}")
+    for number in range(6):
+        add("influxdb", f"metrics-influx-{number:02d}")
+    for number in range(5):
+        add("redis", f"sessions-redis-{number:02d}")
+    add("cassandra", "ledger-cassandra-patched", patch_available=False)
+    add("redis", "cache-redis-patched", patch_available=False)
+    add("influxdb", "telemetry-influx-abnormal", status="abnormal")
+    add("cassandra", "audit-cassandra-frozen", status="frozen")
+    add("redis", "queue-redis-rebooting", actions=["REBOOT"])
+    running = add("cassandra", "billing-cassandra-upgrading", actions=["UPGRADE_DATABASE"])
+    scheduled = add("influxdb", "iot-influx-scheduled")
+    add("mongodb", "profiles-mongo-00")
+    add("mongodb", "profiles-mongo-01")
+    add("dynamodb", "carts-dynamo-00")
+    add("hbase", "events-hbase-00")
+    add("cassandra", "reports-cassandra-disk-full", status="data_disk_full")
+    rejected = add("redis", "flaky-redis-00")
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    return {
+        "instances": instances,
+        "jobs": [{"instance_id": running["id"], "status": "Running",
+                  "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")}],
+        "scheduled_tasks": [{"instance_id": scheduled["id"], "job_status": "Pending"}],
+        "reject_upgrades": {rejected["id"]: "DBS.200019"},
+    }

@@ -1,0 +1,312 @@
+"""The simulator's HTTP layer: Huawei's paths and wire format on 127.0.0.1, plus ``/_sim/`` controls."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from geminidb_local.simulator.backend import Backend, SimError
+from geminidb_local.simulator.clock import SimClock
+from geminidb_local.simulator.faults import Fault, FaultPlan
+from geminidb_local.simulator.fleet import Fleet, parse_fleet
+from geminidb_local.simulator.gateway import Gateway
+
+CONTROL_PREFIX = "/_sim/"
+_API_PATH = re.compile(r"^/v3/(?P<project>[^/]+)(?P<suffix>/instances|/instances/db-upgrade|/jobs|/scheduled-jobs)$")
+_READY_TIMEOUT = 5.0
+
+
+@dataclass
+class Exchange:
+    """One request as the simulator received it, and the status it answered."""
+
+    method: str
+    path: str
+    route: str
+    query: dict[str, str]
+    body: Any
+    header_names: list[str]
+    status: int = 0
+
+
+@dataclass
+class SimulatorState:
+    """Everything the handler threads share."""
+
+    backend: Backend
+    gateway: Gateway
+    clock: SimClock
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    exchanges: list[Exchange] = field(default_factory=list)
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    latency: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Stay quiet: requests are recorded, not printed."""
+
+    def do_GET(self) -> None:
+        """Dispatch a GET."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """Dispatch a POST."""
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        """Dispatch a DELETE."""
+        self._dispatch()
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = b"" if body is None else json.dumps(body).encode()
+        self._send_raw(status, payload, headers)
+
+    def _send_raw(
+        self, status: int, payload: bytes, headers: dict[str, str] | None = None, length: int | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload) if length is None else length))
+        self.send_header("X-Request-Id", uuid.uuid4().hex)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.close()
+
+    def _dispatch(self) -> None:
+        state = self.server.state
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if url.path.startswith(CONTROL_PREFIX):
+            self._control(state, url.path[len(CONTROL_PREFIX):], raw)
+            return
+        if state.latency:
+            time.sleep(state.latency)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        api = _API_PATH.match(url.path)
+        route = f"{self.command} {api['suffix']}" if api else f"{self.command} {url.path.removeprefix('/v3')}"
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        exchange = Exchange(self.command, url.path, route, query, body, sorted(h.lower() for h in self.headers))
+        with state.lock:
+            state.exchanges.append(exchange)
+        fault = state.faults.take(route)
+        if fault and fault.kind == "delay":
+            time.sleep(fault.delay)
+            fault = None
+        if fault and fault.kind in ("status", "drop", "malformed", "truncated"):
+            exchange.status = fault.status if fault.kind == "status" else 0
+            self._fire(fault)
+            return
+        status, answer, headers = self._answer(state, url.path, url.query, query, raw, body, api)
+        exchange.status = status
+        if fault and fault.kind == "accept_then_drop":
+            self._drop()
+            return
+        self._send(status, answer, headers)
+
+    def _fire(self, fault: Fault) -> None:
+        if fault.kind == "status":
+            body = fault.body or {"error_code": "DBS.200998" if fault.status >= 500 else "APIG.0308",
+                                  "error_msg": "Injected fault."}
+            self._send(fault.status, body, fault.headers)
+        elif fault.kind == "malformed":
+            self._send_raw(fault.status if fault.status < 300 else 200, b"{'not': json", fault.headers)
+        elif fault.kind == "truncated":
+            self._send_raw(200, b'{"instances": [', fault.headers, length=4096)
+            self._drop()
+        else:
+            self._drop()
+
+    def _answer(
+        self,
+        state: SimulatorState,
+        path: str,
+        raw_query: str,
+        query: dict[str, str],
+        raw: bytes,
+        body: Any,
+        api: re.Match[str] | None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        try:
+            if self.command == "POST" and path == "/v3/auth/tokens":
+                token, expires = state.gateway.issue_token(body, dict(self.headers))
+                answer = {"token": {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                                    "methods": ["password"],
+                                    "project": {"id": state.backend.fleet.credentials.project_id}}}
+                return 201, answer, {"X-Subject-Token": token}
+            if api is None:
+                raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
+            state.gateway.check(self.command, path, raw_query, dict(self.headers), raw)
+            if api["project"] != state.backend.fleet.credentials.project_id:
+                raise SimError(401, "APIG.0301", "Incorrect IAM authentication information: project mismatch")
+            state.backend.tick()
+            return self._route(state.backend, api["suffix"], query, body)
+        except SimError as error:
+            return error.status, {"error_code": error.code, "error_msg": error.message}, {}
+
+    def _route(self, backend: Backend, suffix: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
+        handlers: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
+            ("GET", "/instances"): lambda: (200, backend.list_instances(query)),
+            ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),
+            ("GET", "/jobs"): lambda: (200, backend.list_jobs(query)),
+            ("GET", "/scheduled-jobs"): lambda: (200, backend.list_scheduled_tasks(query)),
+        }
+        handler = handlers.get((self.command, suffix))
+        if handler is None:
+            raise SimError(405, "APIG.0102", "Method not allowed.")
+        status, answer = handler()
+        return status, answer, {}
+
+    def _control(self, state: SimulatorState, action: str, raw: bytes) -> None:
+        try:
+            body = json.loads(raw) if raw else {}
+            status, answer = _control(state, self.command, action, body)
+        except (ValueError, TypeError, KeyError) as exc:
+            status, answer = 400, {"error": str(exc)}
+        self._send(status, answer)
+
+
+def _control(state: SimulatorState, method: str, action: str, body: Any) -> tuple[int, Any]:
+    """The reserved control API: requests, faults, clock, tokens, state, fleet, notification inbox."""
+    if action == "requests" and method == "GET":
+        with state.lock:
+            return 200, {"requests": [exchange.__dict__ for exchange in state.exchanges]}
+    if action == "requests" and method == "DELETE":
+        with state.lock:
+            state.exchanges.clear()
+        return 200, {}
+    if action == "faults" and method == "POST":
+        state.faults.add(*(Fault.from_json(item) for item in body.get("faults", [])))
+        return 200, {}
+    if action == "faults" and method == "DELETE":
+        state.faults.clear()
+        return 200, {}
+    if action == "clock" and method == "POST":
+        now = state.clock.advance(float(body.get("advance_seconds", 0)))
+        state.backend.tick()
+        return 200, {"now": now.isoformat()}
+    if action == "tokens/revoke" and method == "POST":
+        return 200, {"revoked": state.gateway.revoke_tokens()}
+    if action == "state" and method == "GET":
+        state.backend.tick()
+        return 200, state.backend.snapshot()
+    if action.startswith("inbox/") and method == "POST":
+        with state.lock:
+            state.inbox.append({"channel": action.removeprefix("inbox/"), "body": body})
+        return 200, {"ok": True}
+    if action == "inbox" and method == "GET":
+        with state.lock:
+            return 200, {"messages": list(state.inbox)}
+    return 404, {"error": f"no control route {method} {CONTROL_PREFIX}{action}"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, state: SimulatorState, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.state = state
+
+
+class Simulator:
+    """A running simulator on 127.0.0.1; use as a context manager or call ``start``/``stop``."""
+
+    def __init__(self, fleet: Fleet | dict[str, Any] | None = None, *, port: int = 0, latency: float = 0.0) -> None:
+        parsed = fleet if isinstance(fleet, Fleet) else parse_fleet(fleet or {"instances": []})
+        clock = SimClock()
+        self.state = SimulatorState(
+            backend=Backend(parsed, clock), gateway=Gateway(parsed.credentials, clock), clock=clock, latency=latency
+        )
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def fleet(self) -> Fleet:
+        """The fleet the simulator was started with."""
+        return self.state.backend.fleet
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` once started."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Simulator:
+        """Bind and serve in a background thread; returns once the socket accepts connections."""
+        self._server = _Server(self.state, self._port)
+        ready = threading.Event()
+
+        def serve() -> None:
+            ready.set()
+            assert self._server is not None
+            self._server.serve_forever(poll_interval=0.05)
+
+        self._thread = threading.Thread(target=serve, name="geminidb-simulator", daemon=True)
+        self._thread.start()
+        if not ready.wait(_READY_TIMEOUT):
+            raise RuntimeError("the simulator did not start")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(_READY_TIMEOUT)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def bind(self) -> str:
+        """Bind without serving yet, so the caller can print the address first."""
+        self._server = _Server(self.state, self._port)
+        return self.base_url
+
+    def serve_bound(self) -> None:
+        """Serve on the socket ``bind`` opened, until interrupted."""
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.server_close()
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Every API request received so far."""
+        with self.state.lock:
+            return list(self.state.exchanges)
+
+    @property
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every notification POSTed to ``/_sim/inbox/{channel}``."""
+        with self.state.lock:
+            return list(self.state.inbox)

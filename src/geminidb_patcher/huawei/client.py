@@ -1,0 +1,219 @@
+"""GeminiDB API calls: instances, batch upgrade, jobs and scheduled tasks, plus IAM token issuance."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from geminidb_patcher.huawei.auth import SUBJECT_TOKEN_HEADER, Authenticator, IssuedToken
+from geminidb_patcher.huawei.errors import AuthenticationError, HuaweiError, ProtocolError
+from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
+from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
+from geminidb_patcher.ids import check_instance_id, check_job_id, check_project_id
+
+MAX_BATCH_SIZE = 10
+INSTANCE_PAGE_SIZE = 100
+JOB_PAGE_SIZE = 50
+SCHEDULE_PAGE_SIZE = 100
+MAX_PAGES = 1000
+UPGRADE_JOB_NAME = "UpgradeDbVersion"
+UPGRADE_TASK_NAME = "UPGRADE_DATABASE"
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """One item of a 202 ``upgrade_results`` list; ``raw`` is the item exactly as received."""
+
+    instance_id: str
+    job_id: str | None
+    error_code: str | None
+    error_message: str | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_item(cls, item: Any) -> UpgradeResult:
+        """Parse one item; a malformed item is a ``ProtocolError``."""
+        if not isinstance(item, dict) or not isinstance(item.get("instance_id"), str):
+            raise ProtocolError("upgrade_results item without instance_id")
+        job_id, code = item.get("job_id"), item.get("error_code")
+        if not (isinstance(job_id, str) and job_id) and not (isinstance(code, str) and code):
+            raise ProtocolError("upgrade_results item with neither job_id nor error_code")
+        message = item.get("error_message", item.get("error_msg"))
+        return cls(
+            instance_id=item["instance_id"],
+            job_id=job_id if isinstance(job_id, str) and job_id else None,
+            error_code=code if isinstance(code, str) and code else None,
+            error_message=str(message) if message is not None else None,
+            raw=item,
+        )
+
+
+def huawei_time(moment: datetime) -> str:
+    """Format a moment the way the jobs APIs expect: ``yyyy-mm-ddThh:mm:ss+0000``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+class GeminiDBClient:
+    """The GeminiDB calls this function needs, for one project at one endpoint."""
+
+    def __init__(
+        self,
+        *,
+        http: JsonHttp,
+        endpoint: str,
+        project_id: str,
+        auth: Authenticator,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = http
+        self._base = f"{endpoint.rstrip('/')}/v3/{check_project_id(project_id)}"
+        self._auth = auth
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        may_retry: Callable[[HuaweiError], bool],
+    ) -> JsonResponse:
+        refreshed = False
+        attempt = 1
+        while True:
+            try:
+                return self._http.request(method, self._base + path, auth=self._auth, query=query, body=body)
+            except AuthenticationError:
+                if refreshed or not self._auth.refresh():
+                    raise
+                refreshed = True
+            except HuaweiError as error:
+                wait = self._retry.delay(attempt, error) if may_retry(error) else None
+                if wait is None:
+                    raise
+                self._sleep(wait)
+                attempt += 1
+
+    def _paged(
+        self,
+        path: str,
+        items_key: str,
+        query: list[tuple[str, str]],
+        page_size: int,
+    ) -> list[dict[str, Any]]:
+        """Every item of a paged list, following ``offset``/``limit`` until ``total_count``."""
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        offset = 0
+        for _ in range(MAX_PAGES):
+            page_query = [*query, ("offset", str(offset)), ("limit", str(page_size))]
+            body = require_object(
+                self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key
+            )
+            page = body[items_key]
+            if not isinstance(page, list):
+                raise ProtocolError(f"{items_key} is not a list")
+            for item in page:
+                key = item.get("id") or item.get("job_id") if isinstance(item, dict) else None
+                if not isinstance(item, dict) or (key is not None and key in seen):
+                    continue  # a page that shifted under us repeats items; keep the first copy
+                if key is not None:
+                    seen.add(str(key))
+                items.append(item)
+            offset += page_size
+            total = body.get("total_count")
+            total_count = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+            if not page or (total_count is not None and offset >= total_count):
+                return items
+        raise ProtocolError(f"more than {MAX_PAGES} pages of {items_key}")
+
+    def list_instances(self) -> list[dict[str, Any]]:
+        """Every instance in the project (ListInstances, all pages), as the API returns them."""
+        return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE)
+
+    def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
+        """Patch up to ten instances of one engine now (BatchUpgradeDatabaseVersion).
+
+        Never repeated after the request may have reached the server: the caller re-observes instead.
+        """
+        ids = [check_instance_id(instance_id) for instance_id in instance_ids]
+        if not 0 < len(ids) <= MAX_BATCH_SIZE or len(set(ids)) != len(ids):
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} distinct instance IDs")
+        response = self._call(
+            "POST", "/instances/db-upgrade", body={"instance_ids": ids}, may_retry=may_retry_submission
+        )
+        results = require_object(response, "upgrade_results")["upgrade_results"]
+        if not isinstance(results, list):
+            raise ProtocolError("upgrade_results is not a list", status=response.status)
+        return [UpgradeResult.from_item(item) for item in results]
+
+    def list_jobs(
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Jobs matching the filters (ListJobs, all pages)."""
+        query = [
+            (key, value)
+            for key, value in (
+                ("name", name),
+                ("status", status),
+                ("start_time", huawei_time(start_time) if start_time else None),
+                ("end_time", huawei_time(end_time) if end_time else None),
+            )
+            if value is not None
+        ]
+        return self._paged("/jobs", "jobs", query, JOB_PAGE_SIZE)
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """One job by ID (ListJobs with ``id``), or ``None`` when the API does not know it."""
+        response = self._call(
+            "GET", "/jobs", query=[("id", check_job_id(job_id))], may_retry=may_retry_read
+        )
+        jobs = require_object(response, "jobs")["jobs"]
+        return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
+
+    def list_scheduled_tasks(
+        self, *, job_name: str = UPGRADE_TASK_NAME, job_status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Tasks scheduled into maintenance windows (ListNosqlTaskList, all pages)."""
+        query = [("job_name", job_name)] + ([("job_status", job_status)] if job_status else [])
+        return self._paged("/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE)
+
+
+def issue_iam_token(
+    http: JsonHttp,
+    iam_endpoint: str,
+    body: dict[str, Any],
+    *,
+    expires_default: datetime,
+    delegate: Authenticator | None = None,
+) -> IssuedToken:
+    """``POST /v3/auth/tokens``: the token comes in ``X-Subject-Token``, its expiry in the body."""
+    response = http.request(
+        "POST",
+        f"{iam_endpoint.rstrip('/')}/v3/auth/tokens",
+        auth=delegate,
+        query=[("nocatalog", "true")],
+        body=body,
+    )
+    token = response.headers.get(SUBJECT_TOKEN_HEADER)
+    if not token:
+        raise ProtocolError("IAM answered without X-Subject-Token", status=response.status)
+    expires_at = expires_default
+    token_body = response.body.get("token") if isinstance(response.body, dict) else None
+    if isinstance(token_body, dict) and isinstance(token_body.get("expires_at"), str):
+        try:
+            expires_at = datetime.fromisoformat(token_body["expires_at"].replace("Z", "+00:00"))
+        except ValueError:
+            pass  # keep the conservative default
+    return IssuedToken(token, expires_at)

@@ -1,0 +1,125 @@
+"""One JSON-over-HTTPS exchange: authenticate, send with explicit timeouts, translate failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from geminidb_patcher.huawei.auth import Authenticator
+from geminidb_patcher.huawei.errors import ProtocolError, TransportError, error_for_status
+from geminidb_patcher.huawei.signer import canonical_query
+
+JSON_CONTENT_TYPE = "application/json"
+USER_AGENT = "geminidb-patcher/0.1"
+_NOT_SENT_REASONS = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NameResolutionError,
+    urllib3.exceptions.SSLError,
+)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Connect and read timeouts, in seconds, for every call."""
+
+    connect: float = 3.05
+    read: float = 20.0
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    """A successful answer."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+
+def _request_was_sent(exc: requests.RequestException) -> bool:
+    """Whether the server may have received the request; only a failed connect proves it did not."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        inner = getattr(reason, "reason", reason)
+        return not isinstance(inner, _NOT_SENT_REASONS)
+    return True
+
+
+class JsonHttp:
+    """Sends JSON requests on one shared session and raises only ``HuaweiError`` subclasses."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        timeouts: Timeouts,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._session = session
+        self._timeouts = timeouts
+        self._clock = clock
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: Authenticator | None,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> JsonResponse:
+        """Send one request; 2xx with JSON (or empty) body → ``JsonResponse``, anything else raises."""
+        if query:
+            url = f"{url}?{canonical_query(query)}"
+        payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        send_headers = {"Content-Type": JSON_CONTENT_TYPE, "User-Agent": USER_AGENT, **(headers or {})}
+        if auth is not None:
+            send_headers = auth.authenticate(method, url, send_headers, payload, self._clock())
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=payload or None,
+                headers=send_headers,
+                timeout=(self._timeouts.connect, self._timeouts.read),
+                allow_redirects=False,
+            )
+            raw = response.content
+        except requests.RequestException as exc:
+            raise TransportError(
+                f"{type(exc).__name__} during {method} request", request_sent=_request_was_sent(exc)
+            ) from exc
+        request_id = response.headers.get("X-Request-Id")
+        if not 200 <= response.status_code < 300:
+            raise error_for_status(
+                response.status_code, raw, request_id, response.headers.get("Retry-After")
+            )
+        try:
+            parsed = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(
+                f"HTTP {response.status_code} with a body that is not JSON", status=response.status_code,
+                request_id=request_id,
+            ) from exc
+        return JsonResponse(response.status_code, response.headers, parsed)
+
+
+def require_object(response: JsonResponse, *keys: str) -> dict[str, Any]:
+    """The body as a JSON object that has every key in ``keys``; ``ProtocolError`` otherwise."""
+    body = response.body
+    if not isinstance(body, dict) or any(key not in body for key in keys):
+        raise ProtocolError(
+            f"HTTP {response.status} body lacks {', '.join(keys) or 'a JSON object'}",
+            status=response.status,
+            request_id=response.headers.get("X-Request-Id"),
+        )
+    return body
+

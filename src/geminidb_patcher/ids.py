@@ -1,0 +1,41 @@
+"""Patterns every identifier must match before it may reach a URL, a query string or a request body."""
+
+from __future__ import annotations
+
+import re
+
+PROJECT_ID_PATTERN = r"^[0-9a-f]{32}$"
+INSTANCE_ID_PATTERN = r"^[0-9a-f]{32}in[0-9]{2}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,3}$"
+JOB_ID_PATTERN = r"^[0-9a-fA-F-]{8,64}$"
+
+_PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
+_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+_REGION = re.compile(REGION_PATTERN)
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+
+
+def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{what} does not match {pattern.pattern}")
+    return value
+
+
+def check_project_id(value: str) -> str:
+    """Return ``value`` if it is a project ID (32 lower-case hex digits)."""
+    return _check(_PROJECT_ID, value, "project_id")
+
+
+def check_instance_id(value: str) -> str:
+    """Return ``value`` if it is a GeminiDB instance ID (32 hex digits, ``in``, two digits)."""
+    return _check(_INSTANCE_ID, value, "instance_id")
+
+
+def check_region(value: str) -> str:
+    """Return ``value`` if it looks like a Huawei Cloud region ID such as ``ap-southeast-1``."""
+    return _check(_REGION, value, "region")
+
+
+def check_job_id(value: str) -> str:
+    """Return ``value`` if it looks like a job ID (a UUID)."""
+    return _check(_JOB_ID, value, "job_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -24,10 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     simulator = Simulator(fleet, port=args.port, latency=args.latency)
     print(f"listening on {simulator.bind()}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_bound()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -92,8 +92,11 @@ class Backend:
         now = self.clock.now()
         for seeded in self.fleet.jobs:
             instance = self.instances[seeded["instance_id"]]
-            start = datetime.strptime(seeded["start_time"], HUAWEI_TIME).replace(tzinfo=now.tzinfo) \
-                if "start_time" in seeded else now
+            start = (
+                datetime.strptime(seeded["start_time"], HUAWEI_TIME).replace(tzinfo=now.tzinfo)
+                if "start_time" in seeded
+                else now
+            )
             job = Job(
                 id=seeded.get("id", str(uuid.uuid4())),
                 name=seeded.get("name", UPGRADE_JOB),
@@ -142,13 +145,14 @@ class Backend:
         with self.lock:
             items = sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
             selected = [
-                item for item in items
+                item
+                for item in items
                 if _fuzzy(query.get("id"), item["id"])
                 and _fuzzy(query.get("name"), item["name"])
                 and (engine is None or item["datastore"]["type"] == engine)
                 and (engine is None or "mode" not in query or item["mode"] == query["mode"])
             ]
-            page = copy.deepcopy(selected[offset: offset + limit])
+            page = copy.deepcopy(selected[offset : offset + limit])
         return {"instances": page, "total_count": len(selected)}
 
     def list_jobs(self, query: dict[str, str]) -> dict[str, Any]:
@@ -162,12 +166,13 @@ class Backend:
             raise SimError(400, "DBS.200001", "end_time must be later than start_time, within 30 days.")
         with self.lock:
             jobs = [
-                job for job in sorted(self.jobs, key=lambda j: j.start, reverse=True)
+                job
+                for job in sorted(self.jobs, key=lambda j: j.start, reverse=True)
                 if (query.get("id") == job.id if "id" in query else start <= job.start <= end)
                 and query.get("name", job.name) == job.name
                 and query.get("status", job.status) == job.status
             ]
-            page = [job.to_api(now) for job in jobs[offset: offset + limit]]
+            page = [job.to_api(now) for job in jobs[offset : offset + limit]]
         return {"jobs": page, "total_count": len(jobs)}
 
     def list_scheduled_tasks(self, query: dict[str, str]) -> dict[str, Any]:
@@ -191,7 +196,7 @@ class Backend:
             }
             if all(query.get(key, task[key]) == task[key] for key in ("job_name", "job_status", "instance_id")):
                 tasks.append(task)
-        return {"total_count": len(tasks), "schedules": tasks[offset: offset + limit]}
+        return {"total_count": len(tasks), "schedules": tasks[offset : offset + limit]}
 
     # -- the batch upgrade --------------------------------------------------------------------
 

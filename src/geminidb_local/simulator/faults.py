@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FaultKind = Literal["status", "drop", "delay", "malformed", "truncated", "accept_then_drop"]
-FAULT_KINDS: frozenset[str] = frozenset(
-    {"status", "drop", "delay", "malformed", "truncated", "accept_then_drop"}
-)
+FAULT_KINDS: frozenset[str] = frozenset({"status", "drop", "delay", "malformed", "truncated", "accept_then_drop"})
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_REGION = "ap-southeast-1"
 DEMO_AK = "SIMULATORAKEXAMPLE00"
-DEMO_SK = "simulator-secret-key-not-a-real-one-000000"  # noqa: S105 - the simulator's own key
+DEMO_SK = "simulator-secret-key-not-a-real-one-000000"
 
 _ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "cassandra": {"version": "3.11", "whole_version": "3.11.5.4", "mode": "Cluster", "port": "8635"},
@@ -102,8 +102,14 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     item.setdefault("maintenance_window", "02:00-06:00")
     item.setdefault(
         "groups",
-        [{"id": f"{item['id'][:24]}group01", "status": "normal", "volume": {"size": "100", "used": "1"},
-          "nodes": _nodes(item["id"], 3)}],
+        [
+            {
+                "id": f"{item['id'][:24]}group01",
+                "status": "normal",
+                "volume": {"size": "100", "used": "1"},
+                "nodes": _nodes(item["id"], 3),
+            }
+        ],
     )
     item.setdefault("enterprise_project_id", "0")
     item.setdefault("dedicated_resource_id", "")
@@ -118,8 +124,7 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     return item
 
 
-FLEET_KEYS = frozenset({"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades",
-                        "reject_upgrades"})
+FLEET_KEYS = frozenset({"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades"})
 
 
 def parse_fleet(document: Any) -> Fleet:
@@ -164,8 +169,7 @@ def demo_fleet(seed: int = 7) -> dict[str, Any]:
 
     def add(engine: str, name: str, **fields: Any) -> dict[str, Any]:
         patch = fields.pop("patch_available", True)
-        item = {"id": instance_id(rng), "name": name, "datastore": {"type": engine, "patch_available": patch},
-                **fields}
+        item = {"id": instance_id(rng), "name": name, "datastore": {"type": engine, "patch_available": patch}, **fields}
         instances.append(item)
         return item
 
@@ -191,8 +195,9 @@ def demo_fleet(seed: int = 7) -> dict[str, Any]:
     start = datetime.now(UTC) - timedelta(minutes=5)
     return {
         "instances": instances,
-        "jobs": [{"instance_id": running["id"], "status": "Running",
-                  "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")}],
+        "jobs": [
+            {"instance_id": running["id"], "status": "Running", "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+        ],
         "scheduled_tasks": [{"instance_id": scheduled["id"], "job_status": "Pending"}],
         "reject_upgrades": {rejected["id"]: "DBS.200019"},
     }

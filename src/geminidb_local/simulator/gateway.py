@@ -40,9 +40,7 @@ class Gateway:
     locked_until: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def check(
-        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
-    ) -> None:
+    def check(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> None:
         """Accept the request or raise a 401 ``SimError`` in the gateway's error shape."""
         lowered = {name.lower(): value for name, value in headers.items()}
         if "x-auth-token" in lowered:

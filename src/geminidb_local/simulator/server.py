@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: requests are recorded, not printed."""
 
     def do_GET(self) -> None:
@@ -96,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if url.path.startswith(CONTROL_PREFIX):
-            self._control(state, url.path[len(CONTROL_PREFIX):], raw)
+            self._control(state, url.path[len(CONTROL_PREFIX) :], raw)
             return
         if state.latency:
             time.sleep(state.latency)
@@ -127,8 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fire(self, fault: Fault) -> None:
         if fault.kind == "status":
-            body = fault.body or {"error_code": "DBS.200998" if fault.status >= 500 else "APIG.0308",
-                                  "error_msg": "Injected fault."}
+            body = fault.body or {
+                "error_code": "DBS.200998" if fault.status >= 500 else "APIG.0308",
+                "error_msg": "Injected fault.",
+            }
             self._send(fault.status, body, fault.headers)
         elif fault.kind == "malformed":
             self._send_raw(fault.status if fault.status < 300 else 200, b"{'not': json", fault.headers)
@@ -151,9 +153,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if self.command == "POST" and path == "/v3/auth/tokens":
                 token, expires = state.gateway.issue_token(body, dict(self.headers))
-                answer = {"token": {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-                                    "methods": ["password"],
-                                    "project": {"id": state.backend.fleet.credentials.project_id}}}
+                answer = {
+                    "token": {
+                        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                        "methods": ["password"],
+                        "project": {"id": state.backend.fleet.credentials.project_id},
+                    }
+                }
                 return 201, answer, {"X-Subject-Token": token}
             if api is None:
                 raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
@@ -165,7 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
         except SimError as error:
             return error.status, {"error_code": error.code, "error_msg": error.message}, {}
 
-    def _route(self, backend: Backend, suffix: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _route(
+        self, backend: Backend, suffix: str, query: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         handlers: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
             ("GET", "/instances"): lambda: (200, backend.list_instances(query)),
             ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),

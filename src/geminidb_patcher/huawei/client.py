@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,9 +114,7 @@ class GeminiDBClient:
         offset = 0
         for _ in range(MAX_PAGES):
             page_query = [*query, ("offset", str(offset)), ("limit", str(page_size))]
-            body = require_object(
-                self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key
-            )
+            body = require_object(self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key)
             page = body[items_key]
             if not isinstance(page, list):
                 raise ProtocolError(f"{items_key} is not a list")
@@ -176,9 +175,7 @@ class GeminiDBClient:
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """One job by ID (ListJobs with ``id``), or ``None`` when the API does not know it."""
-        response = self._call(
-            "GET", "/jobs", query=[("id", check_job_id(job_id))], may_retry=may_retry_read
-        )
+        response = self._call("GET", "/jobs", query=[("id", check_job_id(job_id))], may_retry=may_retry_read)
         jobs = require_object(response, "jobs")["jobs"]
         return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
 
@@ -212,8 +209,6 @@ def issue_iam_token(
     expires_at = expires_default
     token_body = response.body.get("token") if isinstance(response.body, dict) else None
     if isinstance(token_body, dict) and isinstance(token_body.get("expires_at"), str):
-        try:
+        with contextlib.suppress(ValueError):  # unparsable: keep the conservative default
             expires_at = datetime.fromisoformat(token_body["expires_at"].replace("Z", "+00:00"))
-        except ValueError:
-            pass  # keep the conservative default
     return IssuedToken(token, expires_at)

@@ -112,9 +112,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-def error_for_status(
-    status: int, raw_body: bytes, request_id: str | None, retry_after: str | None
-) -> ApiError:
+def error_for_status(status: int, raw_body: bytes, request_id: str | None, retry_after: str | None) -> ApiError:
     """Map an HTTP error answer to its typed error, in one table-like place."""
     code, message = parse_error_body(raw_body)
     text = message or f"HTTP {status}"

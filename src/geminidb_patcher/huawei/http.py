@@ -99,14 +99,13 @@ class JsonHttp:
             ) from exc
         request_id = response.headers.get("X-Request-Id")
         if not 200 <= response.status_code < 300:
-            raise error_for_status(
-                response.status_code, raw, request_id, response.headers.get("Retry-After")
-            )
+            raise error_for_status(response.status_code, raw, request_id, response.headers.get("Retry-After"))
         try:
             parsed = json.loads(raw) if raw.strip() else None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProtocolError(
-                f"HTTP {response.status_code} with a body that is not JSON", status=response.status_code,
+                f"HTTP {response.status_code} with a body that is not JSON",
+                status=response.status_code,
                 request_id=request_id,
             ) from exc
         return JsonResponse(response.status_code, response.headers, parsed)
@@ -122,4 +121,3 @@ def require_object(response: JsonResponse, *keys: str) -> dict[str, Any]:
             request_id=response.headers.get("X-Request-Id"),
         )
     return body
-

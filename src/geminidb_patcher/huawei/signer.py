@@ -83,9 +83,7 @@ def compute_signature(
         )
     )
     date = covered[DATE_HEADER.lower()]
-    string_to_sign = "\n".join(
-        (ALGORITHM, date, hashlib.sha256(canonical_request.encode()).hexdigest())
-    )
+    string_to_sign = "\n".join((ALGORITHM, date, hashlib.sha256(canonical_request.encode()).hexdigest()))
     signature = hmac.new(secret_key.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
     return SignedParts(canonical_request, string_to_sign, signed_headers, signature)
 

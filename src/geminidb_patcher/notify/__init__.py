@@ -1,0 +1,1 @@
+"""Notification channels: each turns a run report into one message for its receiver."""

@@ -1,0 +1,174 @@
+"""Submit a plan's batches: bounded concurrency, a deadline, one outcome per instance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UpgradeResult
+from geminidb_patcher.huawei.errors import HuaweiError, ProtocolError, ServerError, TransportError
+from geminidb_patcher.models import Outcome, Target
+from geminidb_patcher.reconcile.plan import Batch
+from geminidb_patcher.reconcile.ports import GeminiDBPort
+from geminidb_patcher.reconcile.snapshot import InstanceView
+
+RECHECK_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What one batch call returned, for the per-batch log record."""
+
+    target: Target
+    engine: str
+    instance_ids: list[str]
+    upgrade_results: list[dict[str, Any]]
+    error: HuaweiError | None
+    confirmed_by_reobservation: bool
+
+
+@dataclass(frozen=True)
+class ActSettings:
+    """Limits of one act step."""
+
+    concurrency: int
+    deadline_margin_ms: int
+
+
+def _outcome(target: Target, instance: InstanceView, **fields: Any) -> Outcome:
+    return Outcome(
+        instance_id=instance.id,
+        instance_name=instance.name,
+        engine=instance.engine,
+        region=target.region,
+        project_id=target.project_id,
+        **fields,
+    )
+
+
+def _ambiguous(error: HuaweiError) -> bool:
+    """The server may have accepted the batch: a 5xx, an unreadable 2xx, or a failure after sending."""
+    if isinstance(error, TransportError):
+        return error.request_sent
+    return isinstance(error, ServerError | ProtocolError)
+
+
+def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:
+    """instance ID → job ID of upgrade jobs started since ``since``; empty when even that fails."""
+    try:
+        jobs = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=since, end_time=now + RECHECK_WINDOW)
+    except HuaweiError:
+        return {}
+    found: dict[str, str] = {}
+    for job in jobs:
+        instance = job.get("instance")
+        if isinstance(instance, dict) and isinstance(instance.get("id"), str):
+            found[instance["id"]] = str(job.get("id", ""))
+    return found
+
+
+class Submitter:
+    """Runs the batches of one target."""
+
+    def __init__(
+        self,
+        port: GeminiDBPort,
+        target: Target,
+        settings: ActSettings,
+        *,
+        clock: Callable[[], datetime],
+        remaining_ms: Callable[[], int],
+        on_batch: Callable[[BatchRecord], None],
+    ) -> None:
+        self._port = port
+        self._target = target
+        self._settings = settings
+        self._clock = clock
+        self._remaining_ms = remaining_ms
+        self._on_batch = on_batch
+
+    def run(self, batches: tuple[Batch, ...]) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        """Submit every batch that fits before the deadline; return outcomes and the raw results."""
+        if not batches:
+            return [], []
+        workers = max(1, min(self._settings.concurrency, len(batches)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="submit") as pool:
+            done = list(pool.map(self._submit, batches))
+        outcomes = [outcome for batch_outcomes, _ in done for outcome in batch_outcomes]
+        raw = [item for _, items in done for item in items]
+        return outcomes, raw
+
+    def _submit(self, batch: Batch) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        if self._remaining_ms() < self._settings.deadline_margin_ms:
+            detail = "Not submitted: the invocation's deadline was near. The next run picks it up."
+            return [
+                _outcome(self._target, i, outcome="deferred", reason="deadline", detail=detail) for i in batch.instances
+            ], []
+        started = self._clock()
+        try:
+            results = self._port.batch_upgrade(batch.instance_ids)
+        except HuaweiError as error:
+            return self._after_error(batch, error, started), []
+        raw = [result.raw for result in results]
+        self._on_batch(BatchRecord(self._target, batch.engine, batch.instance_ids, raw, None, False))
+        return self._classify(batch, results), raw
+
+    def _classify(self, batch: Batch, results: list[UpgradeResult]) -> list[Outcome]:
+        by_id = {result.instance_id: result for result in results}
+        outcomes = []
+        for instance in batch.instances:
+            result = by_id.get(instance.id)
+            if result is None:
+                outcomes.append(
+                    _outcome(
+                        self._target,
+                        instance,
+                        outcome="failed",
+                        error_code="MISSING_RESULT",
+                        error_message="The 202 answer had no item for this instance.",
+                    )
+                )
+            elif result.job_id:
+                outcomes.append(_outcome(self._target, instance, outcome="submitted", job_id=result.job_id))
+            else:
+                outcomes.append(
+                    _outcome(
+                        self._target,
+                        instance,
+                        outcome="rejected",
+                        error_code=result.error_code,
+                        error_message=result.error_message,
+                    )
+                )
+        return outcomes
+
+    def _after_error(self, batch: Batch, error: HuaweiError, started: datetime) -> list[Outcome]:
+        confirmed = _reobserve(self._port, started - RECHECK_WINDOW, self._clock()) if _ambiguous(error) else {}
+        self._on_batch(BatchRecord(self._target, batch.engine, batch.instance_ids, [], error, bool(confirmed)))
+        outcomes = []
+        for instance in batch.instances:
+            job_id = confirmed.get(instance.id)
+            if job_id:
+                outcomes.append(
+                    _outcome(
+                        self._target,
+                        instance,
+                        outcome="submitted",
+                        job_id=job_id,
+                        detail="The batch call failed after it was sent; re-observation found the upgrade job.",
+                    )
+                )
+            else:
+                outcomes.append(
+                    _outcome(
+                        self._target,
+                        instance,
+                        outcome="failed",
+                        error_code=error.error_code or type(error).__name__,
+                        error_message=str(error.message),
+                    )
+                )
+        return outcomes

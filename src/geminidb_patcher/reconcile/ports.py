@@ -1,0 +1,36 @@
+"""The GeminiDB operations reconciliation needs; the Huawei client implements them, fakes may too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from geminidb_patcher.huawei.client import UpgradeResult
+
+
+class GeminiDBPort(Protocol):
+    """Reads and the one write of one project."""
+
+    def list_instances(self) -> list[dict[str, Any]]:
+        """Every instance."""
+        ...
+
+    def list_jobs(
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Jobs matching the filters."""
+        ...
+
+    def list_scheduled_tasks(self, *, job_name: str = ..., job_status: str | None = None) -> list[dict[str, Any]]:
+        """Tasks scheduled into maintenance windows."""
+        ...
+
+    def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
+        """Patch up to ten instances of one engine now."""
+        ...

@@ -1,0 +1,151 @@
+"""The composition root: settings, one HTTP session, secrets, clients and the patcher, built once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from geminidb_patcher.huawei.auth import (
+    AkSkAuth,
+    Authenticator,
+    IamTokenAuth,
+    IssuedToken,
+    StaticTokenAuth,
+    agency_token_body,
+    password_token_body,
+)
+from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
+from geminidb_patcher.huawei.endpoints import geminidb_endpoint, iam_endpoint
+from geminidb_patcher.huawei.http import JsonHttp, Timeouts
+from geminidb_patcher.huawei.signer import AkSkSigner
+from geminidb_patcher.models import Target
+from geminidb_patcher.notify.base import Channel, Sender
+from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
+from geminidb_patcher.reconcile.act import ActSettings
+from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
+from geminidb_patcher.service import Patcher
+from geminidb_patcher.settings import Settings, load_settings
+
+TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
+
+
+class CredentialsMissingError(RuntimeError):
+    """No usable Huawei credentials are configured."""
+
+
+def utc_now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+def secret_source(settings: Settings, environ: Mapping[str, str], session: requests.Session) -> SecretSource:
+    """The extension when a secret is configured (Lambda), the environment otherwise."""
+    if settings.secret_id:
+        return ExtensionSecrets(settings.secret_id, environ, session)
+    return EnvironmentSecrets(environ)
+
+
+class Runtime:
+    """Long-lived objects of one container; per-run objects are made from them on demand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: SecretSource,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.session = session or requests.Session()
+        self.clock = clock
+        self._sleep = sleep
+        self.http = JsonHttp(self.session, Timeouts(settings.connect_timeout, settings.read_timeout), clock)
+        self._auth_cache: dict[Target, Authenticator] = {}
+        self._auth_values: SecretValues | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Runtime:
+        """Validate the environment and wire everything from it."""
+        settings = load_settings(environ)
+        session = requests.Session()
+        return cls(settings, secret_source(settings, environ, session), session=session)
+
+    def _authenticator(self, target: Target, values: SecretValues) -> Authenticator:
+        """AK/SK if configured, else an IAM user (optionally assuming an agency), else a static token."""
+        with self._lock:
+            if values != self._auth_values:  # rotated secrets invalidate every cached token
+                self._auth_cache.clear()
+                self._auth_values = values
+            auth = self._auth_cache.get(target)
+            if auth is None:
+                auth = self._auth_cache[target] = self._new_authenticator(target, values)
+            return auth
+
+    def _new_authenticator(self, target: Target, values: SecretValues) -> Authenticator:
+        if values.huaweicloud_sdk_ak and values.huaweicloud_sdk_sk:
+            signer = AkSkSigner(
+                values.huaweicloud_sdk_ak, values.huaweicloud_sdk_sk, values.huaweicloud_sdk_security_token
+            )
+            return AkSkAuth(signer, target.project_id)
+        if values.huaweicloud_iam_user and values.huaweicloud_iam_password and values.huaweicloud_iam_domain:
+            iam = self.settings.iam_endpoint_override or iam_endpoint(target.region)
+            user = values.huaweicloud_iam_user
+            password = values.huaweicloud_iam_password
+            domain = values.huaweicloud_iam_domain
+            agency = (values.huaweicloud_iam_agency_domain_id, values.huaweicloud_iam_agency_name)
+
+            def issue() -> IssuedToken:
+                expiry = self.clock() + TOKEN_DEFAULT_LIFETIME
+                body = password_token_body(user=user, password=password, domain=domain, project_id=target.project_id)
+                token = issue_iam_token(self.http, iam, body, expires_default=expiry)
+                if not (agency[0] and agency[1]):
+                    return token
+                assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=target.project_id)
+                return issue_iam_token(
+                    self.http, iam, assumed, expires_default=expiry, delegate=StaticTokenAuth(token.value)
+                )
+
+            return IamTokenAuth(issue, self.clock)
+        if values.huaweicloud_auth_token:
+            return StaticTokenAuth(values.huaweicloud_auth_token)
+        raise CredentialsMissingError(
+            "no Huawei credentials: set an AK/SK pair, an IAM user, or a token (see the README)"
+        )
+
+    def client(self, target: Target) -> GeminiDBClient:
+        """A client for ``target`` with the current secrets."""
+        values = self.secrets.get()
+        return GeminiDBClient(
+            http=self.http,
+            endpoint=self.settings.endpoint_override or geminidb_endpoint(target.region),
+            project_id=target.project_id,
+            auth=self._authenticator(target, values),
+            sleep=self._sleep,
+        )
+
+    def channels(self, values: SecretValues) -> list[Channel]:
+        """The configured notification channels."""
+        if not self.settings.notify_url:
+            return []
+        sender = Sender(self.session, sleep=self._sleep)
+        return [
+            JsonWebhookChannel("webhook", self.settings.notify_url, values.notify_webhook_secret, sender, time.time)
+        ]
+
+    def patcher(self) -> Patcher:
+        """A patcher wired to the current secrets."""
+        return Patcher(
+            clients=self.client,
+            default_target=self.settings.default_target,
+            act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
+            channels=self.channels(self.secrets.get()),
+            clock=self.clock,
+        )

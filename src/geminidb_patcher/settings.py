@@ -1,0 +1,95 @@
+"""Configuration: a pure function of the environment, read once per cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from geminidb_patcher.ids import check_project_id, check_region
+from geminidb_patcher.models import Target
+
+ENV_REGION = "HUAWEICLOUD_REGION"
+ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
+ENV_ENDPOINT = "GEMINIDB_ENDPOINT"
+ENV_IAM_ENDPOINT = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
+ENV_SECRET_ID = "PATCHER_SECRET_ID"
+ENV_NOTIFY_URL = "NOTIFY_WEBHOOK_URL"
+ENV_SUBMIT_CONCURRENCY = "SUBMIT_CONCURRENCY"
+ENV_DEADLINE_MARGIN_MS = "DEADLINE_MARGIN_MS"
+ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
+ENV_READ_TIMEOUT = "HTTP_READ_TIMEOUT"
+ENV_WEBHOOK_TOLERANCE = "WEBHOOK_TOLERANCE_SECONDS"
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ConfigError(ValueError):
+    """The environment holds an invalid or missing setting; the message names it, never a secret."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, validated."""
+
+    default_target: Target | None
+    endpoint_override: str | None
+    iam_endpoint_override: str | None
+    secret_id: str | None
+    notify_url: str | None
+    submit_concurrency: int
+    deadline_margin_ms: int
+    connect_timeout: float
+    read_timeout: float
+    webhook_tolerance_seconds: int
+
+
+def check_url(name: str, value: str) -> str:
+    """HTTPS, or plain HTTP to a loopback address (the simulator); nothing else."""
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return value.rstrip("/")
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return value.rstrip("/")
+    raise ConfigError(f"{name} must be an https:// URL (http:// only for loopback addresses)")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable."""
+    region, project_id = environ.get(ENV_REGION), environ.get(ENV_PROJECT_ID)
+    target = None
+    if region or project_id:
+        if not (region and project_id):
+            raise ConfigError(f"set both {ENV_REGION} and {ENV_PROJECT_ID}, or neither")
+        try:
+            target = Target(region=check_region(region), project_id=check_project_id(project_id))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    endpoint = environ.get(ENV_ENDPOINT) or None
+    iam_endpoint = environ.get(ENV_IAM_ENDPOINT) or None
+    notify_url = environ.get(ENV_NOTIFY_URL) or None
+    return Settings(
+        default_target=target,
+        endpoint_override=check_url(ENV_ENDPOINT, endpoint) if endpoint else None,
+        iam_endpoint_override=check_url(ENV_IAM_ENDPOINT, iam_endpoint) if iam_endpoint else None,
+        secret_id=environ.get(ENV_SECRET_ID) or None,
+        notify_url=check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None,
+        submit_concurrency=int(_number(environ, ENV_SUBMIT_CONCURRENCY, 2, 1, 16)),
+        deadline_margin_ms=int(_number(environ, ENV_DEADLINE_MARGIN_MS, 20_000, 0, 600_000)),
+        connect_timeout=_number(environ, ENV_CONNECT_TIMEOUT, 3.05, 0.1, 60),
+        read_timeout=_number(environ, ENV_READ_TIMEOUT, 20, 0.1, 120),
+        webhook_tolerance_seconds=int(_number(environ, ENV_WEBHOOK_TOLERANCE, 300, 1, 3600)),
+    )

@@ -1,0 +1,190 @@
+"""The local runner: ``demo`` (the main job), ``invoke EVENT_FILE`` and ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.gateway_server import LocalGateway
+from geminidb_local.lambda_shim import LocalContext, signed_run_event
+from geminidb_local.simulator import Simulator, demo_fleet
+from geminidb_patcher.handler import is_http_event, make_handler
+from geminidb_patcher.webhook_auth import sign_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+OUT = Path("local-out")
+UPGRADE_HOURS = 2
+
+
+def _table(report: dict[str, Any]) -> str:
+    rows = [("INSTANCE", "ENGINE", "OUTCOME", "JOB / ERROR / REASON")]
+    for item in report["outcomes"]:
+        what = item.get("job_id") or (
+            f"{item['error_code']}: {item.get('error_message') or ''}"
+            if item.get("error_code")
+            else f"{item.get('reason') or ''} - {item.get('detail') or ''}"
+        )
+        rows.append(
+            (item.get("instance_name") or item["instance_id"], item.get("engine") or "-", item["outcome"], what)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
+    counts = ", ".join(f"{kind} {n}" for kind, n in report["counts"].items() if n)
+    return "\n".join([*lines, f"  → {counts}"])
+
+
+@contextlib.contextmanager
+def _logs_to(path: Path) -> Iterator[None]:
+    """Send the function's stdout (JSON logs and EMF metrics) to a file, as CloudWatch would collect it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def _check_accounted(report: dict[str, Any], expected_ids: set[str], label: str) -> list[str]:
+    seen = Counter(item["instance_id"] for item in report["outcomes"])
+    problems = [f"{label}: {i} has {n} outcomes" for i, n in seen.items() if n != 1]
+    missing = expected_ids - set(seen)
+    problems += [f"{label}: {i} has no outcome" for i in sorted(missing)]
+    return problems
+
+
+def demo() -> int:
+    """Plan through the scheduler event, apply, then a signed webhook over real HTTP; print what happened."""
+    fleet = demo_fleet()
+    log_file = OUT / "demo-logs.jsonl"
+    log_file.unlink(missing_ok=True)
+    problems: list[str] = []
+    with Simulator(fleet) as simulator:
+        webhook_secret = new_webhook_secret()
+        handler = make_handler(simulator_environment(simulator, webhook_secret=webhook_secret))
+        all_ids = {item["id"] for item in simulator.fleet.instances}
+        print(
+            f"Simulator: {simulator.base_url}, {len(all_ids)} instances "
+            f"(Cassandra, Influx, Redis and unsupported engines).\n"
+        )
+
+        steps = [("1. Scheduled plan", "schedule-plan.json"), ("2. Scheduled apply", "schedule-apply.json")]
+        for title, name in steps:
+            event = json.loads((EVENTS / name).read_text())
+            with _logs_to(log_file):
+                report = handler(event, LocalContext())
+            print(f"{title} (events/{name}, trigger={report['trigger']}, mode={report['mode']}):")
+            print(_table(report) + "\n")
+            problems += _check_accounted(report, all_ids, title)
+        submitted = {o["instance_id"]: o["job_id"] for o in report["outcomes"] if o["outcome"] == "submitted"}
+        jobs = {job["id"]: job for job in simulator.state.backend.snapshot()["jobs"]}
+        problems += [f"job {job} for {i} is not in the simulator" for i, job in submitted.items() if job not in jobs]
+
+        simulator.state.clock.advance(UPGRADE_HOURS * 3600)
+        with LocalGateway(handler) as gateway:
+            body = json.dumps({"mode": "plan"}).encode()
+            headers = {
+                "Content-Type": "application/json",
+                **sign_headers(webhook_secret, "msg_demo_1", int(time.time()), body),
+            }
+            with _logs_to(log_file):
+                response = requests.post(f"{gateway.base_url}/runs", data=body, headers=headers, timeout=30)
+            print(
+                f"3. Signed webhook, {UPGRADE_HOURS} simulated hours later "
+                f"(POST {gateway.base_url}/runs → HTTP {response.status_code}):"
+            )
+            if response.status_code != 200:
+                print(f"  {response.text}")
+                return 1
+            report = response.json()
+            print(_table(report) + "\n")
+            problems += _check_accounted(report, all_ids, "3. webhook plan")
+
+        state = simulator.state.backend.snapshot()
+        job_states = Counter(job["status"] for job in state["jobs"])
+        inbox = simulator.inbox
+        OUT.mkdir(exist_ok=True)
+        (OUT / "notifications.json").write_text(json.dumps(inbox, indent=2, default=str))
+    print(
+        f"Jobs in the simulator: {dict(job_states)}; "
+        f"submitted in step 2: {len(submitted)}, all found as UpgradeDbVersion jobs: {not problems}."
+    )
+    print(f"JSON logs and EMF metrics: {log_file} ({sum(1 for _ in log_file.open())} lines).")
+    print(
+        f"Notifications: {len(inbox)} signed JSON webhooks received by the simulator's inbox, "
+        f"saved to {OUT / 'notifications.json'}."
+    )
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+@contextlib.contextmanager
+def _environment() -> Iterator[Mapping[str, str]]:
+    """The process environment, or an embedded simulator with the demo fleet when none is configured."""
+    if os.environ.get("GEMINIDB_ENDPOINT"):
+        yield os.environ
+        return
+    with Simulator(demo_fleet()) as simulator:
+        secret = os.environ.get("WEBHOOK_SECRET") or new_webhook_secret()
+        print(f"No GEMINIDB_ENDPOINT set: using an embedded simulator at {simulator.base_url}.", file=sys.stderr)
+        yield {**simulator_environment(simulator, webhook_secret=secret), **os.environ}
+
+
+def invoke(event_file: Path, sign: bool) -> int:
+    """Invoke the handler once with an event file; ``--sign`` re-signs a webhook event now."""
+    event = json.loads(event_file.read_text())
+    with _environment() as environ:
+        if sign and is_http_event(event):
+            event = signed_run_event(environ.get("WEBHOOK_SECRET", ""), (event.get("body") or "").encode())
+        with _logs_to(OUT / "invoke-logs.jsonl"):
+            result = make_handler(environ)(event, LocalContext())
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def serve(port: int) -> int:
+    """Serve the handler over HTTP on 127.0.0.1 so ``curl`` can reach it."""
+    with _environment() as environ:
+        secret_file = OUT / "webhook-secret"
+        OUT.mkdir(exist_ok=True)
+        secret_file.write_text(environ.get("WEBHOOK_SECRET", ""))
+        secret_file.chmod(0o600)
+        gateway = LocalGateway(make_handler(environ), port)
+        print(
+            f"listening on {gateway.base_url} (POST /runs, GET /openapi.json); webhook secret in {secret_file}",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt), _logs_to(OUT / "serve-logs.jsonl"):
+            gateway.serve_until_interrupted()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m geminidb_local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="run the local demo against the embedded simulator")
+    invoke_cmd = commands.add_parser("invoke", help="invoke the handler with an event file")
+    invoke_cmd.add_argument("event_file", type=Path)
+    invoke_cmd.add_argument("--sign", action="store_true", help="re-sign an HTTP API event with WEBHOOK_SECRET")
+    serve_cmd = commands.add_parser("serve", help="serve the handler over HTTP on 127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo()
+    if args.command == "invoke":
+        return invoke(args.event_file, args.sign)
+    return serve(args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""A local HTTP endpoint that turns requests into HTTP API v2 events for the real handler."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from geminidb_local.lambda_shim import LocalContext, http_api_event
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_BODY = 1_048_576
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        """Forward a GET."""
+        self._forward()
+
+    def do_POST(self) -> None:
+        """Forward a POST."""
+        self._forward()
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._reply(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        event = http_api_event(self.command, url.path, body, dict(self.headers), url.query)
+        result = self.server.handler(event, LocalContext(timeout_ms=30_000))
+        payload = result.get("body") or ""
+        raw = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
+        self._reply(int(result.get("statusCode", 502)), result.get("headers") or {}, raw)
+
+    def _reply(self, status: int, headers: dict[str, str], raw: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, handler: Handler, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Gateway)
+        self.handler = handler
+
+
+class LocalGateway:
+    """Serves the handler on 127.0.0.1 in a background thread."""
+
+    def __init__(self, handler: Handler, port: int = 0) -> None:
+        self._server = _Server(handler, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-gateway", daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> LocalGateway:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def serve_until_interrupted(self) -> None:
+        """Serve in the calling thread."""
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.server_close()

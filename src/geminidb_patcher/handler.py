@@ -18,7 +18,8 @@ from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics
 
 SCHEDULER_KEY = "scheduler"
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+"""Any object with the attributes of a Lambda context will do (the local runner passes its own)."""
 
 
 class InvalidRunRequestError(ValueError):

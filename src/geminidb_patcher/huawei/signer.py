@@ -15,6 +15,7 @@ DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 CONTENT_SHA256_HEADER = "X-Sdk-Content-Sha256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 SIGNED_CONTENT_TYPES = ("application/json", "application/bson")
+EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,14 @@ def _encode(value: str) -> str:
 
 def canonical_uri(path: str) -> str:
     """Decode, re-encode each segment and end with ``/``, as the SDK signer does."""
-    segments = [_encode(unquote(segment)) for segment in path.split("/")]
+    segments = [_encode(segment) for segment in unquote(path).split("/")]
     uri = "/".join(segments)
     return uri if uri.endswith("/") else uri + "/"
 
 
 def canonical_query(pairs: list[tuple[str, str]]) -> str:
     """Sort the (key, value) pairs and percent-encode everything except ``~``."""
-    encoded = sorted((_encode(key), _encode(value)) for key, value in pairs)
-    return "&".join(f"{key}={value}" for key, value in encoded)
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(pairs))
 
 
 def signable_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -71,7 +71,9 @@ def compute_signature(
     names = sorted(covered)
     signed_headers = ";".join(names)
     canonical_headers = "".join(f"{name}:{covered[name]}\n" for name in names)
-    payload_hash = covered.get(CONTENT_SHA256_HEADER.lower()) or hashlib.sha256(body).hexdigest()
+    payload_hash = (
+        EMPTY_BODY_SHA256 if not body else covered.get(CONTENT_SHA256_HEADER.lower()) or hashlib.sha256(body).hexdigest()
+    )
     canonical_request = "\n".join(
         (
             method.upper(),
@@ -126,7 +128,7 @@ class AkSkSigner:
         if self.security_token:
             signed["X-Security-Token"] = self.security_token
         content_type = next((v for k, v in signed.items() if k.lower() == "content-type"), "")
-        if not content_type.startswith(SIGNED_CONTENT_TYPES):
+        if content_type and not content_type.startswith(SIGNED_CONTENT_TYPES):
             signed[CONTENT_SHA256_HEADER] = UNSIGNED_PAYLOAD
         computed = compute_signature(
             method=method,

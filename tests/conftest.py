@@ -30,5 +30,9 @@ def lambda_context() -> LocalContext:
 def make_instance(rng: random.Random, engine: str = "cassandra", **fields: Any) -> dict[str, Any]:
     """A ListInstances item (the simulator fills the rest)."""
     patch = fields.pop("patch_available", True)
-    return {"id": instance_id(rng), "name": fields.pop("name", f"{engine}-{rng.randrange(10**6):06d}"),
-            "datastore": {"type": engine, "patch_available": patch}, **fields}
+    return {
+        "id": instance_id(rng),
+        "name": fields.pop("name", f"{engine}-{rng.randrange(10**6):06d}"),
+        "datastore": {"type": engine, "patch_available": patch},
+        **fields,
+    }

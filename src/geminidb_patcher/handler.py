@@ -7,11 +7,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from geminidb_patcher.http_api import build_http_app
+from geminidb_patcher.http_api import WebhookApi
 from geminidb_patcher.models import RunReport, RunRequest, Trigger
 from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
@@ -73,9 +72,9 @@ def make_handler(environ: Mapping[str, str], runtime: Runtime | None = None) -> 
         return current_runtime().patcher().run(request, context)
 
     @functools.cache
-    def http_app() -> APIGatewayHttpResolver:
+    def http_app() -> WebhookApi:
         settings = current_runtime().settings
-        return build_http_app(
+        return WebhookApi(
             run,
             lambda: current_runtime().secrets.get().webhook_secrets(),
             tolerance=settings.webhook_tolerance_seconds,
@@ -86,8 +85,7 @@ def make_handler(environ: Mapping[str, str], runtime: Runtime | None = None) -> 
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if is_http_event(event):
             logger.set_correlation_id(event["requestContext"].get("requestId"))
-            result: dict[str, Any] = http_app().resolve(event, context)
-            return result
+            return http_app().resolve(event, context)
         request, scheduler = _parse_direct(event)
         logger.set_correlation_id((scheduler and scheduler.execution_id) or context.aws_request_id)
         trigger: Trigger = "schedule" if scheduler is not None else "direct"

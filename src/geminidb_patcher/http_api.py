@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -9,16 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 
+from geminidb_patcher import __version__
 from geminidb_patcher.models import RunReport, RunRequest
 from geminidb_patcher.service import NoTargetError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify
 
 MAX_SEEN_IDS = 10_000
+RUNS_PATH = "/runs"
+UNAUTHORIZED = {"error": "unauthorized", "message": "The request is not signed with a valid webhook signature."}
 
 
 class ReplayGuard:
@@ -50,34 +55,69 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response[dict[
     )
 
 
-def build_http_app(
-    run: Callable[[RunRequest, RunContext], RunReport],
-    webhook_secrets: Callable[[], list[str]],
-    *,
-    tolerance: int,
-    clock: Callable[[], float] = time.time,
-) -> APIGatewayHttpResolver:
-    """The resolver; ``run`` executes a validated request, ``webhook_secrets`` yields accepted secrets."""
-    app = APIGatewayHttpResolver(enable_validation=True)
-    replays = ReplayGuard(tolerance)
-
-    def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        event = resolver.current_event
-        body = event.decoded_body or ""
+def _raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
         try:
-            verified = verify(
-                webhook_secrets(), event.headers or {}, body.encode(), now=int(clock()), tolerance=tolerance
-            )
-            if not replays.first_use(verified.msg_id, clock()):
-                raise WebhookAuthError("replayed_id")
-        except WebhookAuthError as failure:
-            logger.warning("webhook_rejected", extra={"reason": failure.reason})
-            metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-            return _error(401, "unauthorized", "The request is not signed with a valid webhook signature.")
-        logger.set_correlation_id(verified.msg_id)
-        return next_middleware(resolver)
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return b""
+    return str(body).encode()
 
-    @app.post("/runs", middlewares=[authenticate])
+
+def _json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+class WebhookApi:
+    """Verifies the signature of ``POST /runs`` before anything parses the body, then routes."""
+
+    def __init__(
+        self,
+        run: Callable[[RunRequest, RunContext], RunReport],
+        webhook_secrets: Callable[[], list[str]],
+        *,
+        tolerance: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secrets = webhook_secrets
+        self._tolerance = tolerance
+        self._clock = clock
+        self._replays = ReplayGuard(tolerance)
+        self.app = _build_resolver(run)
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Answer one HTTP API v2 event."""
+        http = event.get("requestContext", {}).get("http", {})
+        if (http.get("method"), event.get("rawPath")) == ("POST", RUNS_PATH):
+            try:
+                self._authenticate(event)
+            except WebhookAuthError as failure:
+                logger.warning("webhook_rejected", extra={"reason": failure.reason})
+                metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+                return _json_response(401, UNAUTHORIZED)
+        resolved: dict[str, Any] = self.app.resolve(event, context)
+        return resolved
+
+    def _authenticate(self, event: dict[str, Any]) -> None:
+        now = self._clock()
+        verified = verify(
+            self._secrets(), event.get("headers") or {}, _raw_body(event), now=int(now), tolerance=self._tolerance
+        )
+        if not self._replays.first_use(verified.msg_id, now):
+            raise WebhookAuthError("replayed_id")
+        logger.set_correlation_id(verified.msg_id)
+
+
+def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.post(RUNS_PATH)
     def create_run(request: RunRequest) -> dict[str, Any]:
         context = RunContext(
             run_id=app.lambda_context.aws_request_id,
@@ -91,7 +131,7 @@ def build_http_app(
         return Response(
             status_code=200,
             content_type=content_types.APPLICATION_JSON,
-            body=app.get_openapi_json_schema(title="geminidb-patcher", version="0.1.0"),
+            body=app.get_openapi_json_schema(title="geminidb-patcher", version=__version__),
         )
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]

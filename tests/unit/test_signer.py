@@ -22,8 +22,11 @@ def test_signer_public_vector_reproduces_canonical_request_and_signature() -> No
         method="GET",
         path="/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs",
         query=[("limit", "2"), ("marker", "13551d6b-755d-4757-b956-536f674975c0")],
-        headers={"Content-Type": "application/json", "Host": "service.region.example.com",
-                 "X-Sdk-Date": "20191115T033655Z"},
+        headers={
+            "Content-Type": "application/json",
+            "Host": "service.region.example.com",
+            "X-Sdk-Date": "20191115T033655Z",
+        },
         body=b"",
         secret_key=SK,
     )
@@ -63,7 +66,10 @@ def test_canonical_forms_encode_star_and_add_trailing_slash() -> None:
 
 def test_signer_adds_security_token_before_signing() -> None:
     headers = AkSkSigner(AK, SK, security_token="temporary-token").sign(
-        "GET", "https://h.example.com/v3/p/jobs", {"Content-Type": "application/json"}, b"",
+        "GET",
+        "https://h.example.com/v3/p/jobs",
+        {"Content-Type": "application/json"},
+        b"",
         now=datetime(2025, 1, 1, tzinfo=UTC),
     )
     assert headers["X-Security-Token"] == "temporary-token"
@@ -105,12 +111,20 @@ def test_signer_agrees_with_official_sdk_signer_on_random_requests(seed: int) ->
     credentials = BasicCredentials(AK, SK, project)
     if token:
         credentials = credentials.with_security_token(token)
-    sdk_request = SdkRequest(method=method, schema="https", host=host, resource_path=path,
-                             query_params=list(query), header_params=dict(headers), body=body)
+    sdk_request = SdkRequest(
+        method=method,
+        schema="https",
+        host=host,
+        resource_path=path,
+        query_params=list(query),
+        header_params=dict(headers),
+        body=body,
+    )
     sdk_authorization = credentials.sign_request(sdk_request).header_params["Authorization"]
     # AND our signer signs the URL our HTTP layer would send
     url = f"https://{host}{path}" + (f"?{canonical_query(query)}" if query else "")
-    ours = AkSkSigner(AK, SK, token).sign(method, url, {**headers, "X-Project-Id": project}, body,
-                                         now=datetime(2025, 6, 7, 8, 9, 10, tzinfo=UTC))
+    ours = AkSkSigner(AK, SK, token).sign(
+        method, url, {**headers, "X-Project-Id": project}, body, now=datetime(2025, 6, 7, 8, 9, 10, tzinfo=UTC)
+    )
     # THEN both produce the same Authorization header
     assert ours["Authorization"] == sdk_authorization

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -236,6 +237,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, state: SimulatorState, port: int) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeouts, fault tests) is not an error of the simulator."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Simulator:

@@ -72,7 +72,9 @@ def compute_signature(
     signed_headers = ";".join(names)
     canonical_headers = "".join(f"{name}:{covered[name]}\n" for name in names)
     payload_hash = (
-        EMPTY_BODY_SHA256 if not body else covered.get(CONTENT_SHA256_HEADER.lower()) or hashlib.sha256(body).hexdigest()
+        EMPTY_BODY_SHA256
+        if not body
+        else covered.get(CONTENT_SHA256_HEADER.lower()) or hashlib.sha256(body).hexdigest()
     )
     canonical_request = "\n".join(
         (

@@ -1,0 +1,106 @@
+"""Error translation, configuration, and the runtime dependency closure."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import distribution
+
+import pytest
+
+from geminidb_patcher.huawei.errors import (
+    ApiError,
+    AuthenticationError,
+    ServerError,
+    ThrottledError,
+    error_for_status,
+    parse_error_body,
+)
+from geminidb_patcher.settings import ConfigError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"error_code": "DBS.200019", "error_msg": "busy"}', ("DBS.200019", "busy")),
+        (b'{"errCode": "DBS.1", "externalMessage": "ext"}', ("DBS.1", "ext")),
+        (b'{"code": "APIG.0308", "message": "throttled"}', ("APIG.0308", "throttled")),
+        (b'{"error": {"code": "X.1", "message": "nested"}}', ("X.1", "nested")),
+        (b"<html>gateway</html>", (None, None)),
+        (b"[1, 2]", (None, None)),
+    ],
+)
+def test_parse_error_body_reads_every_huawei_shape(body: bytes, expected: tuple[str | None, str | None]) -> None:
+    assert parse_error_body(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, ApiError),
+        (401, AuthenticationError),
+        (403, ApiError),
+        (429, ThrottledError),
+        (500, ServerError),
+        (503, ServerError),
+    ],
+)
+def test_error_for_status_maps_status_to_type(status: int, kind: type[ApiError]) -> None:
+    error = error_for_status(status, b"{}", "req-1", "2")
+    assert type(error) is kind
+    assert (error.status, error.error_code, error.request_id) == (status, str(status), "req-1")
+
+
+def test_throttled_error_carries_retry_after() -> None:
+    error = error_for_status(429, b'{"error_code": "APIG.0308", "error_msg": "limit"}', None, "3")
+    assert isinstance(error, ThrottledError)
+    assert error.retry_after == 3.0
+    assert str(error) == "429 APIG.0308: limit"
+
+
+def test_load_settings_defaults_and_default_target() -> None:
+    settings = load_settings(
+        {"HUAWEICLOUD_REGION": "eu-west-101", "HUAWEICLOUD_SDK_PROJECT_ID": "0123456789abcdef0123456789abcdef"}
+    )
+    assert settings.default_target is not None
+    assert settings.default_target.region == "eu-west-101"
+    assert (settings.submit_concurrency, settings.webhook_tolerance_seconds) == (2, 300)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"HUAWEICLOUD_REGION": "ap-southeast-1"}, "set both"),
+        ({"HUAWEICLOUD_REGION": "../x", "HUAWEICLOUD_SDK_PROJECT_ID": "0" * 32}, "region"),
+        ({"GEMINIDB_ENDPOINT": "http://gaussdb.example.com"}, "GEMINIDB_ENDPOINT must be an https"),
+        ({"NOTIFY_WEBHOOK_URL": "ftp://x"}, "NOTIFY_WEBHOOK_URL"),
+        ({"SUBMIT_CONCURRENCY": "lots"}, "SUBMIT_CONCURRENCY must be a number"),
+        ({"SUBMIT_CONCURRENCY": "99"}, "between 1 and 16"),
+    ],
+)
+def test_load_settings_rejects_bad_values_naming_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ)
+
+
+def test_load_settings_allows_plain_http_only_to_loopback() -> None:
+    assert load_settings({"GEMINIDB_ENDPOINT": "http://127.0.0.1:8080/"}).endpoint_override == "http://127.0.0.1:8080"
+
+
+def _runtime_closure(name: str, seen: set[str]) -> set[str]:
+    """Every distribution ``name`` needs at run time (extras excluded)."""
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in seen:
+        return seen
+    seen.add(key)
+    for requirement in distribution(name).requires or []:
+        if "extra ==" in requirement:
+            continue
+        dependency = re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]
+        _runtime_closure(dependency, seen)
+    return seen
+
+
+def test_runtime_dependency_closure_has_no_boto() -> None:
+    closure = _runtime_closure("geminidb-patcher", set())
+    assert {"requests", "pydantic", "aws-lambda-powertools"} <= closure
+    assert not {"boto3", "botocore", "aws-xray-sdk", "s3transfer"} & closure

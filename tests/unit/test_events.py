@@ -1,0 +1,62 @@
+"""Every file in events/ parses, or fails naming the field, as labelled."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from geminidb_patcher.handler import InvalidRunRequestError, _parse_direct, is_http_event
+from geminidb_patcher.models import RunRequest
+from tests.conftest import EVENTS, load_event
+
+VALID_DIRECT = ["schedule-plan.json", "schedule-apply.json", "direct-apply-selector.json"]
+INVALID_DIRECT = {
+    "schedule-unknown-field.json": "dry_run",
+    "schedule-bad-mode.json": "mode",
+    "schedule-ids-and-selector.json": "not both",
+    "direct-bad-instance-id.json": "instance_ids.0",
+    "direct-bad-engine.json": "selector.engines.0",
+    "direct-bad-target.json": "targets.0.project_id",
+}
+HTTP_EVENTS = [
+    "webhook-run.json",
+    "webhook-openapi.json",
+    "invalid/webhook-bad-body.json",
+    "invalid/webhook-unsigned.json",
+]
+
+
+def test_every_event_file_is_covered_by_a_test() -> None:
+    files = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json")}
+    covered = set(VALID_DIRECT) | {f"invalid/{n}" for n in INVALID_DIRECT} | set(HTTP_EVENTS)
+    assert files == covered
+
+
+@pytest.mark.parametrize("name", VALID_DIRECT)
+def test_direct_events_parse(name: str) -> None:
+    request, scheduler = _parse_direct(load_event(name))
+    assert request.mode in ("plan", "apply")
+    assert (scheduler is not None) == name.startswith("schedule-")
+
+
+@pytest.mark.parametrize(("name", "field"), INVALID_DIRECT.items())
+def test_invalid_direct_events_fail_naming_the_field(name: str, field: str) -> None:
+    with pytest.raises(InvalidRunRequestError, match=field.replace(".", r"\.")):
+        _parse_direct(load_event(f"invalid/{name}"))
+
+
+@pytest.mark.parametrize("name", HTTP_EVENTS)
+def test_http_events_are_recognised_as_http(name: str) -> None:
+    assert is_http_event(load_event(name))
+
+
+def test_webhook_sample_body_is_a_run_request() -> None:
+    assert RunRequest.model_validate(json.loads(load_event("webhook-run.json")["body"])).mode == "plan"
+
+
+def test_run_request_caps_instance_ids() -> None:
+    ids = [f"{i:032x}in06" for i in range(1001)]
+    with pytest.raises(ValidationError, match="instance_ids"):
+        RunRequest(instance_ids=ids)

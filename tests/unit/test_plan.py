@@ -1,0 +1,157 @@
+"""The pure planner: pre-check reasons, scope, batching, and one outcome per instance."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geminidb_local.simulator.fleet import complete_instance, instance_id
+from geminidb_patcher.models import RunRequest, Selector, Target
+from geminidb_patcher.reconcile.plan import plan
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
+
+TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
+
+
+def snapshot(
+    items: list[dict[str, Any]], running: dict[str, str] | None = None, scheduled: dict[str, str] | None = None
+) -> FleetSnapshot:
+    views = tuple(InstanceView.from_api(complete_instance(item, index=i)) for i, item in enumerate(items))
+    return FleetSnapshot(TARGET, datetime(2026, 1, 1, tzinfo=UTC), views, running or {}, scheduled or {})
+
+
+def item(rng: random.Random, engine: str = "cassandra", **fields: Any) -> dict[str, Any]:
+    patch = fields.pop("patch_available", True)
+    return {
+        "id": instance_id(rng),
+        "name": fields.pop("name", f"{engine}-{rng.randrange(10**6)}"),
+        "datastore": {"type": engine, "patch_available": patch},
+        **fields,
+    }
+
+
+def test_plan_skips_each_precheck_with_its_reason() -> None:
+    # GIVEN one instance per pre-check, plus one eligible
+    rng = random.Random(1)
+    fleet = [
+        item(rng, "mongodb", name="mongo"),
+        item(rng, status="abnormal", name="abnormal"),
+        item(rng, name="running"),
+        item(rng, name="scheduled"),
+        item(rng, actions=["REBOOT"], name="busy"),
+        item(rng, patch_available=False, name="patched"),
+        item(rng, name="eligible"),
+    ]
+    snap = snapshot(fleet, running={fleet[2]["id"]: "job-1"}, scheduled={fleet[3]["id"]: "task-1"})
+    missing = instance_id(rng)
+    # WHEN planning explicit IDs, one of them unknown
+    result = plan(snap, RunRequest(instance_ids=[i["id"] for i in fleet] + [missing]))
+    # THEN each skip has its machine reason and a sentence
+    reasons = {skip.instance.name if skip.instance else skip.instance_id: skip.reason for skip in result.skips}
+    assert reasons == {
+        "mongo": "unsupported_engine",
+        "abnormal": "status_abnormal",
+        "running": "upgrade_running",
+        "scheduled": "upgrade_scheduled",
+        "busy": "busy",
+        "patched": "no_patch_available",
+        missing: "not_found",
+    }
+    assert all(skip.detail.endswith(".") for skip in result.skips)
+    assert [b.instance_ids for b in result.batches] == [[fleet[6]["id"]]]
+
+
+def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
+    rng = random.Random(2)
+    fleet = [
+        item(rng, "redis", name="orders-redis"),
+        item(rng, "redis", name="cache"),
+        item(rng, "cassandra", name="orders-cass"),
+        item(rng, "redis", name="orders-redis-2"),
+    ]
+    request = RunRequest(selector=Selector(engines=["redis"], name="*orders", exclude_ids=[fleet[3]["id"]]))
+    result = plan(snapshot(fleet), request)
+    assert not result.skips
+    assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
+
+
+def test_plan_exact_name_without_star_matches_only_that_name() -> None:
+    rng = random.Random(3)
+    fleet = [item(rng, name="orders"), item(rng, name="orders-2")]
+    result = plan(snapshot(fleet), RunRequest(selector=Selector(name="orders")))
+    assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
+
+
+def test_plan_splits_25_instances_of_one_engine_into_10_10_5() -> None:
+    rng = random.Random(4)
+    result = plan(snapshot([item(rng, "influxdb") for _ in range(25)]), RunRequest())
+    assert [len(b.instances) for b in result.batches] == [10, 10, 5]
+
+
+def test_plan_parses_sloppy_api_types_tolerantly() -> None:
+    view = InstanceView.from_api(
+        {
+            "id": "x",
+            "status": "Normal",
+            "datastore": {"type": "Redis", "patch_available": "true"},
+            "actions": None,
+            "pay_mode": 0,
+        }
+    )
+    assert (view.engine, view.status, view.patch_available, view.actions) == ("redis", "normal", True, ())
+
+
+_ENGINES = ["cassandra", "influxdb", "redis", "mongodb", "hbase"]
+_instance = st.fixed_dictionaries(
+    {
+        "engine": st.sampled_from(_ENGINES),
+        "status": st.sampled_from(["normal", "normal", "normal", "abnormal", "frozen"]),
+        "patch": st.booleans(),
+        "busy": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fleet=st.lists(_instance, max_size=80), seed=st.integers(0, 2**32), mode=st.sampled_from(["all", "ids", "sel"]))
+def test_plan_property_every_instance_once_batches_small_and_single_engine(
+    fleet: list[dict[str, Any]], seed: int, mode: str
+) -> None:
+    # GIVEN a random fleet and a random scope
+    rng = random.Random(seed)
+    items = [
+        item(
+            rng,
+            spec["engine"],
+            status=spec["status"],
+            patch_available=spec["patch"],
+            actions=["RESTART"] if spec["busy"] else [],
+        )
+        for spec in fleet
+    ]
+    snap = snapshot(items)
+    ids = [i["id"] for i in items]
+    if mode == "ids" and ids:
+        chosen = [*rng.sample(ids, rng.randint(1, len(ids))), instance_id(rng)]
+        request = RunRequest(instance_ids=chosen)
+        expected = set(chosen)
+    elif mode == "sel":
+        engines = rng.sample(["cassandra", "influxdb", "redis"], rng.randint(1, 3))
+        request = RunRequest(selector=Selector(engines=engines))  # type: ignore[arg-type]
+        expected = {i["id"] for i in items if i["datastore"]["type"] in engines}
+    else:
+        request = RunRequest()
+        expected = set(ids)
+    # WHEN planning
+    result = plan(snap, request)
+    # THEN every instance in scope appears exactly once, in a skip or in one batch
+    placed = [s.instance_id for s in result.skips] + [i for b in result.batches for i in b.instance_ids]
+    assert sorted(placed) == sorted(expected)
+    # AND no batch exceeds ten IDs or mixes engines
+    for batch in result.batches:
+        assert 1 <= len(batch.instances) <= 10
+        assert {i.engine for i in batch.instances} == {batch.engine}

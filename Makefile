@@ -1,0 +1,19 @@
+# The README's commands, and the SAM build target (BuildMethod: makefile; no Docker needed).
+PYTHON ?= python3
+
+.PHONY: demo test lint
+demo:
+	$(PYTHON) dev.py demo
+test:
+	$(PYTHON) dev.py test
+lint:
+	$(PYTHON) dev.py lint
+
+# sam build runs this with ARTIFACTS_DIR set: the function package plus its pinned runtime
+# dependencies as arm64 / CPython 3.13 wheels. Nothing else (no tests, no simulator, no dev tools).
+UV ?= uv
+build-PatcherFunction:
+	$(UV) pip install --quiet --no-deps --only-binary :all: --python-platform aarch64-manylinux2014 \
+		--python-version 3.13 --target "$(ARTIFACTS_DIR)" -r src/requirements.txt
+	cp -R src/geminidb_patcher "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name "__pycache__" -type d -prune -exec rm -rf {} +

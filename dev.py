@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|lint``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.9"
+CFN_LINT = "cfn-lint==1.58.0"
+
+
+def _uv() -> list[str]:
+    """``uv`` from PATH, or a private copy installed from PyPI into ``.tools/``."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    tools = ROOT / ".tools"
+    binary = tools / ("Scripts" if os.name == "nt" else "bin")
+    exe = binary / ("uv.exe" if os.name == "nt" else "uv")
+    if not exe.exists():
+        venv.create(tools, with_pip=True)
+        subprocess.run([str(binary / "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"], check=True)
+    return [str(exe)]
+
+
+def _run(*args: str) -> None:
+    print("+", " ".join(args[1:] if args[0].endswith("uv") else args), flush=True)
+    subprocess.run(list(args), cwd=ROOT, check=True)
+
+
+def _sync(uv: list[str]) -> None:
+    _run(*uv, "sync", "--frozen", "--python", sys.executable)
+
+
+def main(argv: list[str]) -> int:
+    """Run one command."""
+    commands = ("demo", "test", "lint")
+    if len(argv) < 1 or argv[0] not in commands:
+        print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)
+        return 2
+    uv = _uv()
+    _sync(uv)
+    command, extra = argv[0], argv[1:]
+    try:
+        if command == "demo":
+            _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
+        elif command == "test":
+            _run(*uv, "run", "--frozen", "--no-sync", "pytest", *extra)
+        else:
+            _run(*uv, "run", "--frozen", "--no-sync", "ruff", "check", "src", "tests", "dev.py")
+            _run(*uv, "run", "--frozen", "--no-sync", "ruff", "format", "--check", "src", "tests", "dev.py")
+            _run(*uv, "run", "--frozen", "--no-sync", "mypy")
+            _run(*uv, "tool", "run", "--from", CFN_LINT, "cfn-lint", "template.yaml")
+    except subprocess.CalledProcessError as failed:
+        return failed.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

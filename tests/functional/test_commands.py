@@ -1,0 +1,53 @@
+"""The standalone simulator contract and the demo, as processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_simulator_command_prints_address_first_and_serves_fleet_file(tmp_path: Path) -> None:
+    # GIVEN a fleet file with only ids and one credential override
+    fleet = {
+        "instances": [{"id": "a" * 32 + "in06"}, {"id": "b" * 32 + "in06", "datastore": {"type": "redis"}}],
+        "credentials": {"ak": "TESTAK", "sk": "test-sk", "project_id": "1" * 32},
+    }
+    path = tmp_path / "fleet.json"
+    path.write_text(json.dumps(fleet))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "geminidb_local.simulator", "--port", "0", "--fleet", str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        # THEN the first line is the address, and the defaulted fleet is served
+        assert first.startswith("listening on http://127.0.0.1:")
+        state = requests.get(first.removeprefix("listening on ") + "/_sim/state", timeout=5).json()
+        assert [i["datastore"]["type"] for i in state["instances"]] == ["cassandra", "redis"]
+        assert all(i["status"] == "normal" and i["maintenance_window"] for i in state["instances"])
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "geminidb_local", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "all found as UpgradeDbVersion jobs: True" in result.stdout
+    assert (tmp_path / "local-out" / "demo-logs.jsonl").stat().st_size > 0
+    assert len(json.loads((tmp_path / "local-out" / "notifications.json").read_text())) == 3

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geminidb_patcher.http_api import WebhookApi
-from geminidb_patcher.models import RunReport, RunRequest, Trigger
+from geminidb_patcher.models import RunReport, RunRequest, Trigger, describe_problems
 from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics
@@ -48,14 +48,7 @@ def _parse_direct(event: dict[str, Any]) -> tuple[RunRequest, SchedulerInfo | No
         scheduler = SchedulerInfo.model_validate(info) if info is not None else None
         return RunRequest.model_validate(fields), scheduler
     except ValidationError as exc:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in item["loc"]) or "event",
-                "rule": item["type"],
-                "message": item["msg"],
-            }
-            for item in exc.errors(include_input=False, include_url=False)
-        ]
+        problems = describe_problems(exc.errors(include_input=False, include_url=False), whole="event")
         logger.error("invalid_run_request", extra={"problems": problems})
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         raise InvalidRunRequestError(f"invalid RunRequest: {summary}") from None

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
-from geminidb_patcher.models import RunReport, RunRequest
+from geminidb_patcher.models import RunReport, RunRequest, describe_problems
 from geminidb_patcher.service import NoTargetError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify
@@ -136,14 +136,7 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in item.get("loc", ())[1:]) or "body",
-                "rule": item.get("type", "invalid"),
-                "message": item.get("msg", ""),
-            }
-            for item in error.errors()
-        ]
+        problems = describe_problems(error.errors(), skip_loc=1)
         return _error(422, "invalid_request", "The request body does not match RunRequest.", problems=problems)
 
     @app.exception_handler(NoTargetError)  # type: ignore[untyped-decorator]

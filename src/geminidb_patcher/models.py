@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -98,3 +99,17 @@ class RunReport(_Strict):
     upgrade_results: list[dict[str, Any]]
     errors: list[TargetError] = []
     notes: list[str] = []
+
+
+def describe_problems(
+    errors: Iterable[Mapping[str, Any]], *, skip_loc: int = 0, whole: str = "body"
+) -> list[dict[str, str]]:
+    """Validation errors as ``{field, rule, message}``, without the offending input (it may hold secrets)."""
+    return [
+        {
+            "field": ".".join(str(part) for part in tuple(error.get("loc", ()))[skip_loc:]) or whole,
+            "rule": str(error.get("type", "invalid")),
+            "message": str(error.get("msg", "")),
+        }
+        for error in errors
+    ]

@@ -21,7 +21,7 @@ from geminidb_patcher.models import (
     Trigger,
 )
 from geminidb_patcher.notify.base import Channel, NotificationError
-from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
+from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter, outcome_for
 from geminidb_patcher.reconcile.observe import observe
 from geminidb_patcher.reconcile.plan import Plan, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
@@ -43,25 +43,14 @@ class RunContext:
 
 def _planned_and_skipped(target: Target, result: Plan) -> tuple[list[Outcome], list[Outcome]]:
     skipped = [
-        Outcome(
-            instance_id=skip.instance_id,
-            instance_name=skip.instance.name if skip.instance else None,
-            engine=skip.instance.engine if skip.instance else None,
-            region=target.region,
-            project_id=target.project_id,
-            outcome="skipped",
-            reason=skip.reason,
-            detail=skip.detail,
-        )
+        outcome_for(target, skip.instance_id, skip.instance, outcome="skipped", reason=skip.reason, detail=skip.detail)
         for skip in result.skips
     ]
     planned = [
-        Outcome(
-            instance_id=instance.id,
-            instance_name=instance.name,
-            engine=instance.engine,
-            region=target.region,
-            project_id=target.project_id,
+        outcome_for(
+            target,
+            instance.id,
+            instance,
             outcome="planned",
             detail=f"Would be submitted in batch {number} of {len(result.batches)} ({batch.engine}).",
         )

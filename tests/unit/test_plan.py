@@ -13,6 +13,7 @@ from geminidb_local.simulator.fleet import complete_instance, instance_id
 from geminidb_patcher.models import RunRequest, Selector, Target
 from geminidb_patcher.reconcile.plan import plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
+from tests.conftest import make_instance
 
 TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
 
@@ -24,27 +25,17 @@ def snapshot(
     return FleetSnapshot(TARGET, datetime(2026, 1, 1, tzinfo=UTC), views, running or {}, scheduled or {})
 
 
-def item(rng: random.Random, engine: str = "cassandra", **fields: Any) -> dict[str, Any]:
-    patch = fields.pop("patch_available", True)
-    return {
-        "id": instance_id(rng),
-        "name": fields.pop("name", f"{engine}-{rng.randrange(10**6)}"),
-        "datastore": {"type": engine, "patch_available": patch},
-        **fields,
-    }
-
-
 def test_plan_skips_each_precheck_with_its_reason() -> None:
     # GIVEN one instance per pre-check, plus one eligible
     rng = random.Random(1)
     fleet = [
-        item(rng, "mongodb", name="mongo"),
-        item(rng, status="abnormal", name="abnormal"),
-        item(rng, name="running"),
-        item(rng, name="scheduled"),
-        item(rng, actions=["REBOOT"], name="busy"),
-        item(rng, patch_available=False, name="patched"),
-        item(rng, name="eligible"),
+        make_instance(rng, "mongodb", name="mongo"),
+        make_instance(rng, status="abnormal", name="abnormal"),
+        make_instance(rng, name="running"),
+        make_instance(rng, name="scheduled"),
+        make_instance(rng, actions=["REBOOT"], name="busy"),
+        make_instance(rng, patch_available=False, name="patched"),
+        make_instance(rng, name="eligible"),
     ]
     snap = snapshot(fleet, running={fleet[2]["id"]: "job-1"}, scheduled={fleet[3]["id"]: "task-1"})
     missing = instance_id(rng)
@@ -68,10 +59,10 @@ def test_plan_skips_each_precheck_with_its_reason() -> None:
 def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
     rng = random.Random(2)
     fleet = [
-        item(rng, "redis", name="orders-redis"),
-        item(rng, "redis", name="cache"),
-        item(rng, "cassandra", name="orders-cass"),
-        item(rng, "redis", name="orders-redis-2"),
+        make_instance(rng, "redis", name="orders-redis"),
+        make_instance(rng, "redis", name="cache"),
+        make_instance(rng, "cassandra", name="orders-cass"),
+        make_instance(rng, "redis", name="orders-redis-2"),
     ]
     request = RunRequest(selector=Selector(engines=["redis"], name="*orders", exclude_ids=[fleet[3]["id"]]))
     result = plan(snapshot(fleet), request)
@@ -81,14 +72,14 @@ def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
 
 def test_plan_exact_name_without_star_matches_only_that_name() -> None:
     rng = random.Random(3)
-    fleet = [item(rng, name="orders"), item(rng, name="orders-2")]
+    fleet = [make_instance(rng, name="orders"), make_instance(rng, name="orders-2")]
     result = plan(snapshot(fleet), RunRequest(selector=Selector(name="orders")))
     assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
 
 
 def test_plan_splits_25_instances_of_one_engine_into_10_10_5() -> None:
     rng = random.Random(4)
-    result = plan(snapshot([item(rng, "influxdb") for _ in range(25)]), RunRequest())
+    result = plan(snapshot([make_instance(rng, "influxdb") for _ in range(25)]), RunRequest())
     assert [len(b.instances) for b in result.batches] == [10, 10, 5]
 
 
@@ -124,7 +115,7 @@ def test_plan_property_every_instance_once_batches_small_and_single_engine(
     # GIVEN a random fleet and a random scope
     rng = random.Random(seed)
     items = [
-        item(
+        make_instance(
             rng,
             spec["engine"],
             status=spec["status"],

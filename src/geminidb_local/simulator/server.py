@@ -271,7 +271,7 @@ class Simulator:
 
     def start(self) -> Simulator:
         """Bind and serve in a background thread; returns once the socket accepts connections."""
-        self._server = _Server(self.state, self._port)
+        self.bind()
         ready = threading.Event()
 
         def serve() -> None:

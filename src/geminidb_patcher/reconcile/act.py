@@ -38,15 +38,20 @@ class ActSettings:
     deadline_margin_ms: int
 
 
-def _outcome(target: Target, instance: InstanceView, **fields: Any) -> Outcome:
+def outcome_for(target: Target, instance_id: str, instance: InstanceView | None, **fields: Any) -> Outcome:
+    """The outcome of one instance of ``target``; ``instance`` is ``None`` when the API does not know it."""
     return Outcome(
-        instance_id=instance.id,
-        instance_name=instance.name,
-        engine=instance.engine,
+        instance_id=instance_id,
+        instance_name=instance.name if instance else None,
+        engine=instance.engine if instance else None,
         region=target.region,
         project_id=target.project_id,
         **fields,
     )
+
+
+def _outcome(target: Target, instance: InstanceView, **fields: Any) -> Outcome:
+    return outcome_for(target, instance.id, instance, **fields)
 
 
 def _ambiguous(error: HuaweiError) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_runtime
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
@@ -69,7 +69,8 @@ def demo() -> int:
     problems: list[str] = []
     with Simulator(fleet) as simulator:
         webhook_secret = new_webhook_secret()
-        handler = make_handler(simulator_environment(simulator, webhook_secret=webhook_secret))
+        environ = simulator_environment(simulator, webhook_secret=webhook_secret)
+        handler = make_handler(environ, simulator_runtime(simulator, environ))
         all_ids = {item["id"] for item in simulator.fleet.instances}
         print(
             f"Simulator: {simulator.base_url}, {len(all_ids)} instances "

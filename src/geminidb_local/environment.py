@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Mapping
 
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION
+from geminidb_patcher.runtime import Runtime
+from geminidb_patcher.secrets import EnvironmentSecrets
+from geminidb_patcher.settings import load_settings
 
 
 def new_webhook_secret() -> str:
@@ -28,3 +32,8 @@ def simulator_environment(simulator: Simulator, *, webhook_secret: str, notify_c
         "NOTIFY_WEBHOOK_URL": f"{simulator.base_url}/_sim/inbox/{notify_channel}",
         "NOTIFY_WEBHOOK_SECRET": new_webhook_secret(),
     }
+
+
+def simulator_runtime(simulator: Simulator, environ: Mapping[str, str]) -> Runtime:
+    """A runtime whose clock is the simulator's, so windows, bake times and job ages agree with it."""
+    return Runtime(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
 from geminidb_patcher.models import RunReport, RunRequest, describe_problems
-from geminidb_patcher.service import NoTargetError, RunContext
+from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify
 
@@ -138,6 +138,16 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
     def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
         problems = describe_problems(error.errors(), skip_loc=1)
         return _error(422, "invalid_request", "The request body does not match RunRequest.", problems=problems)
+
+    @app.exception_handler(PlanChangedError)  # type: ignore[untyped-decorator]
+    def plan_changed(error: PlanChangedError) -> Response[dict[str, Any]]:
+        return _error(
+            409,
+            "plan_changed",
+            "The fleet changed since the plan was made; nothing was submitted. Plan again and review.",
+            expected_plan_id=error.expected,
+            plan_id=error.actual,
+        )
 
     @app.exception_handler(NoTargetError)  # type: ignore[untyped-decorator]
     def no_target(error: NoTargetError) -> Response[dict[str, Any]]:

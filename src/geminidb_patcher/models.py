@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
@@ -20,8 +21,16 @@ OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("submitted", "rejected", "failed", "sk
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN, max_length=32)]
+TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/-]{1,128}$")]
+TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/ -]{0,255}$")]
+Limit = Annotated[int, Field(ge=0, le=100_000)] | Annotated[str, StringConstraints(pattern=r"^(100|[1-9]?[0-9])%$")]
+"""A count, or a percentage of the instances in scope such as ``"25%"``."""
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_INSTANCE_IDS = 1000
 MAX_TARGETS = 20
+MAX_WAVES = 10
+MAX_BLACKOUTS = 50
+MAX_JOB_HISTORY = timedelta(days=30)
 
 
 class _Strict(BaseModel):
@@ -42,7 +51,64 @@ class Selector(_Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description="Exact instance name, or '*text' for names containing 'text' (Huawei's rule)."
     )
+    modes: (
+        Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,32}$")]], Field(max_length=8)] | None
+    ) = Field(default=None, description="Instance modes such as 'Cluster', 'RedisCluster', 'Replication'.")
+    tags: Annotated[dict[TagKey, list[TagValue]], Field(max_length=20)] | None = Field(
+        default=None,
+        description="Every key must be present with one of the listed values; an empty list accepts any value.",
+    )
     exclude_ids: Annotated[list[InstanceId], Field(max_length=MAX_INSTANCE_IDS)] = []
+
+
+class ExplicitWindow(_Strict):
+    """A daily window in an IANA time zone, optionally on some weekdays only; may wrap past midnight."""
+
+    start: time
+    end: time
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown IANA time zone") from None
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("give start and end as local HH:MM and the zone in 'timezone'")
+        return self
+
+
+WindowSpec = Literal["instance", "anytime"] | ExplicitWindow
+
+
+class Blackout(_Strict):
+    """A period during which nothing is submitted, whatever the trigger."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Wave(_Strict):
+    """One step of a rollout: the instances its selector matches that no earlier wave took."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    selector: Selector = Selector()
 
 
 class RunRequest(_Strict):
@@ -52,11 +118,34 @@ class RunRequest(_Strict):
     targets: Annotated[list[Target], Field(min_length=1, max_length=MAX_TARGETS)] | None = None
     instance_ids: Annotated[list[InstanceId], Field(min_length=1, max_length=MAX_INSTANCE_IDS)] | None = None
     selector: Selector | None = None
+    window: WindowSpec | None = Field(
+        default=None, description="Default: 'instance' for schedules, 'anytime' for webhook and direct runs."
+    )
+    blackouts: Annotated[list[Blackout], Field(max_length=MAX_BLACKOUTS)] = []
+    max_in_flight: Limit = Field(default="25%", description="Upgrades running at once, fleet-wide.")
+    max_errors: Limit = Field(default=0, description="Errors tolerated before submissions stop.")
+    waves: Annotated[list[Wave], Field(min_length=1, max_length=MAX_WAVES)] | None = None
+    bake: timedelta = Field(default=timedelta(hours=1), description="Wait after a wave's last job completed.")
+    lookback: timedelta = Field(
+        default=timedelta(hours=1), description="Jobs that ended this recently are reported (the schedule's period)."
+    )
+    rollout_lookback: timedelta = Field(
+        default=timedelta(days=7), description="How far back failed jobs count against max_errors (≤ 30 days)."
+    )
+    expected_plan_id: Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16}$")] | None = None
 
     @model_validator(mode="after")
-    def _one_scope(self) -> Self:
+    def _consistent(self) -> Self:
         if self.instance_ids is not None and self.selector is not None:
             raise ValueError("give instance_ids or selector, not both")
+        for name in ("bake", "lookback", "rollout_lookback"):
+            value: timedelta = getattr(self, name)
+            if not timedelta(0) <= value <= MAX_JOB_HISTORY:
+                raise ValueError(f"{name} must be between 0 and 30 days")
+        if self.waves is not None and len({wave.name for wave in self.waves}) != len(self.waves):
+            raise ValueError("wave names must be unique")
+        if self.expected_plan_id is not None and self.mode != "apply":
+            raise ValueError("expected_plan_id is only meaningful with mode 'apply'")
         return self
 
 
@@ -74,6 +163,8 @@ class Outcome(_Strict):
     error_message: str | None = None
     reason: str | None = None
     detail: str | None = None
+    wave: str | None = None
+    next_window_at: datetime | None = None
 
 
 class TargetError(_Strict):
@@ -83,6 +174,47 @@ class TargetError(_Strict):
     project_id: str
     error_code: str | None
     error_message: str
+
+
+class JobRecord(_Strict):
+    """An upgrade job the run saw: running now, or ended within ``lookback``."""
+
+    job_id: str
+    instance_id: str
+    instance_name: str | None
+    region: str
+    project_id: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    progress: str | None = None
+    fail_reason: str | None = None
+
+
+class WaveStatus(_Strict):
+    """Where one wave stands."""
+
+    name: str
+    instances: int
+    pending: int
+    """Instances of the wave that still need the patch."""
+    failed: int
+    ready: bool
+    """Whether this wave may submit in this run."""
+    detail: str
+
+
+class Rollout(_Strict):
+    """The limits of the run and how much of them is used."""
+
+    in_scope: int
+    in_flight_before: int
+    max_in_flight: int
+    errors_before: int
+    errors_this_run: int
+    max_errors: int
+    error_budget_exhausted: bool
+    waves: list[WaveStatus] = []
 
 
 class RunReport(_Strict):
@@ -99,6 +231,9 @@ class RunReport(_Strict):
     upgrade_results: list[dict[str, Any]]
     errors: list[TargetError] = []
     notes: list[str] = []
+    plan_id: str | None = None
+    rollout: Rollout | None = None
+    jobs: list[JobRecord] = []
 
 
 def describe_problems(

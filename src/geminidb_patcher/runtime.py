@@ -66,7 +66,8 @@ class Runtime:
         self.session = session or requests.Session()
         self.clock = clock
         self._sleep = sleep
-        self.http = JsonHttp(self.session, Timeouts(settings.connect_timeout, settings.read_timeout), clock)
+        # signatures carry real time whatever the planning clock says (a simulator's clock may run ahead)
+        self.http = JsonHttp(self.session, Timeouts(settings.connect_timeout, settings.read_timeout), utc_now)
         self._auth_cache: dict[Target, Authenticator] = {}
         self._auth_values: SecretValues | None = None
         self._lock = threading.Lock()
@@ -148,4 +149,5 @@ class Runtime:
             act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
             channels=self.channels(self.secrets.get()),
             clock=self.clock,
+            blackouts=self.settings.blackouts,
         )

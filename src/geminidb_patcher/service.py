@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from geminidb_patcher.huawei.errors import HuaweiError
 from geminidb_patcher.models import (
     OUTCOME_KINDS,
+    Blackout,
     Outcome,
     RunReport,
     RunRequest,
@@ -22,14 +24,25 @@ from geminidb_patcher.models import (
 )
 from geminidb_patcher.notify.base import Channel, NotificationError
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter, outcome_for
+from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error
 from geminidb_patcher.reconcile.observe import observe
-from geminidb_patcher.reconcile.plan import Plan, plan
+from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.telemetry import logger, metrics
 
 
 class NoTargetError(ValueError):
     """The request names no target and the configuration has no default one."""
+
+
+class PlanChangedError(RuntimeError):
+    """``expected_plan_id`` no longer matches: the fleet changed since the plan was reviewed; nothing was submitted."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"the plan changed since it was reviewed: expected {expected}, now {actual}")
+        self.expected = expected
+        self.actual = actual
 
 
 @dataclass(frozen=True)
@@ -41,23 +54,34 @@ class RunContext:
     remaining_ms: Callable[[], int]
 
 
-def _planned_and_skipped(target: Target, result: Plan) -> tuple[list[Outcome], list[Outcome]]:
-    skipped = [
-        outcome_for(target, skip.instance_id, skip.instance, outcome="skipped", reason=skip.reason, detail=skip.detail)
-        for skip in result.skips
+def held_and_planned(result: Plan) -> tuple[list[Outcome], list[Outcome]]:
+    """Outcomes of the plan's holds, and ``planned`` outcomes for what the batches would submit."""
+    held = [
+        outcome_for(
+            hold.target,
+            hold.instance_id,
+            hold.instance,
+            outcome=hold.outcome,
+            reason=hold.reason,
+            detail=hold.detail,
+            wave=hold.wave,
+            next_window_at=hold.next_opening,
+        )
+        for hold in result.holds
     ]
     planned = [
         outcome_for(
-            target,
+            batch.target,
             instance.id,
             instance,
             outcome="planned",
+            wave=batch.waves[index] if index < len(batch.waves) else None,
             detail=f"Would be submitted in batch {number} of {len(result.batches)} ({batch.engine}).",
         )
         for number, batch in enumerate(result.batches, start=1)
-        for instance in batch.instances
+        for index, instance in enumerate(batch.instances)
     ]
-    return skipped, planned
+    return held, planned
 
 
 def _log_batch(record: BatchRecord) -> None:
@@ -76,6 +100,21 @@ def _log_batch(record: BatchRecord) -> None:
     )
 
 
+def _target_error(target: Target, error: HuaweiError) -> TargetError:
+    logger.error(
+        "target_failed",
+        extra={
+            "region": target.region,
+            "project_id": target.project_id,
+            "error_code": error.error_code,
+            "error": str(error),
+        },
+    )
+    return TargetError(
+        region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
+    )
+
+
 class Patcher:
     """Runs requests against the targets; everything it touches comes in through the constructor."""
 
@@ -87,85 +126,105 @@ class Patcher:
         act_settings: ActSettings,
         channels: list[Channel],
         clock: Callable[[], datetime],
+        blackouts: Sequence[Blackout] = (),
     ) -> None:
         self._clients = clients
         self._default_target = default_target
         self._act_settings = act_settings
         self._channels = channels
         self._clock = clock
+        self._blackouts = tuple(blackouts)
+
+    def _observe_all(
+        self, targets: list[Target], request: RunRequest, now: datetime
+    ) -> tuple[list[FleetSnapshot], list[TargetError]]:
+        """Observe every target concurrently; a target that fails is reported, the others go on."""
+
+        def one(target: Target) -> FleetSnapshot | TargetError:
+            try:
+                return observe(self._clients(target), target, now, request)
+            except HuaweiError as error:
+                return _target_error(target, error)
+
+        workers = max(1, min(len(targets), self._act_settings.concurrency))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="observe") as pool:
+            results = list(pool.map(one, targets))
+        snapshots = [r for r in results if isinstance(r, FleetSnapshot)]
+        return snapshots, [r for r in results if isinstance(r, TargetError)]
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
         started = self._clock()
-        targets = request.targets or ([self._default_target] if self._default_target else [])
+        targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
+        snapshots, errors = self._observe_all(targets, request, started)
         outcomes: list[Outcome] = []
         raw_results: list[dict[str, Any]] = []
-        errors: list[TargetError] = []
-        for target in dict.fromkeys(targets):
-            try:
-                target_outcomes, target_raw = self._run_target(target, request, context)
-            except HuaweiError as error:
-                logger.error(
-                    "target_failed",
-                    extra={
-                        "region": target.region,
-                        "project_id": target.project_id,
-                        "error_code": error.error_code,
-                        "error": str(error),
-                    },
-                )
-                errors.append(
-                    TargetError(
-                        region=target.region,
-                        project_id=target.project_id,
-                        error_code=error.error_code,
-                        error_message=str(error),
-                    )
-                )
-                continue
-            outcomes.extend(target_outcomes)
-            raw_results.extend(target_raw)
+        result: Plan | None = None
+        if snapshots:
+            now = self._clock()
+            result = plan(snapshots, request, Policy.resolve(request, context.trigger, self._blackouts), now)
+            self._check_pinned(request, result)
+            held, planned = held_and_planned(result)
+            outcomes = held + planned
+            if request.mode == "apply":
+                outcomes, raw_results = self._act(result, held, context)
         counts = Counter(outcome.outcome for outcome in outcomes)
         notes = []
         if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
             notes.append("Duplicate instance_ids were removed.")
+        rollout = None
+        if result is not None:
+            spent = sum(1 for outcome in outcomes if counts_as_error(outcome))
+            exhausted = result.rollout.error_budget_exhausted or result.rollout.errors_before + spent > (
+                result.rollout.max_errors
+            )
+            rollout = result.rollout.model_copy(update={"errors_this_run": spent, "error_budget_exhausted": exhausted})
+            if exhausted:
+                notes.append("The error budget is spent: nothing more is submitted until an operator acts.")
         report = RunReport(
             run_id=context.run_id,
             trigger=context.trigger,
             mode=request.mode,
             started_at=started,
             finished_at=self._clock(),
-            targets=list(dict.fromkeys(targets)),
+            targets=targets,
             counts={kind: counts.get(kind, 0) for kind in OUTCOME_KINDS},
             outcomes=outcomes,
             upgrade_results=raw_results,
             errors=errors,
             notes=notes,
+            plan_id=result.plan_id if result else None,
+            rollout=rollout,
+            jobs=list(result.jobs) if result else [],
         )
         self._publish(report)
         return report
 
-    def _run_target(
-        self, target: Target, request: RunRequest, context: RunContext
+    @staticmethod
+    def _check_pinned(request: RunRequest, result: Plan) -> None:
+        if request.mode == "apply" and request.expected_plan_id and request.expected_plan_id != result.plan_id:
+            logger.error(
+                "plan_changed", extra={"expected_plan_id": request.expected_plan_id, "plan_id": result.plan_id}
+            )
+            metrics.add_metric(name="PlanChanged", unit=MetricUnit.Count, value=1)
+            raise PlanChangedError(request.expected_plan_id, result.plan_id)
+
+    def _act(
+        self, result: Plan, held: list[Outcome], context: RunContext
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
-        port = self._clients(target)
-        snapshot = observe(port, target, self._clock())
-        result = plan(snapshot, request)
-        skipped, planned = _planned_and_skipped(target, result)
-        if request.mode == "plan":
-            return skipped + planned, []
+        allowed = result.rollout.max_errors - result.rollout.errors_before
         submitter = Submitter(
-            port,
-            target,
+            self._clients,
             self._act_settings,
+            ErrorBudget(allowed),
             clock=self._clock,
             remaining_ms=context.remaining_ms,
             on_batch=_log_batch,
         )
         acted, raw = submitter.run(result.batches)
-        return skipped + acted, raw
+        return held + acted, raw
 
     def _publish(self, report: RunReport) -> None:
         body = report.model_dump_json().encode()

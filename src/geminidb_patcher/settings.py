@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pydantic import TypeAdapter, ValidationError
+
 from geminidb_patcher.ids import check_project_id, check_region
-from geminidb_patcher.models import Target
+from geminidb_patcher.models import MAX_BLACKOUTS, Blackout, Target
 
 ENV_REGION = "HUAWEICLOUD_REGION"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
@@ -20,6 +22,8 @@ ENV_DEADLINE_MARGIN_MS = "DEADLINE_MARGIN_MS"
 ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
 ENV_READ_TIMEOUT = "HTTP_READ_TIMEOUT"
 ENV_WEBHOOK_TOLERANCE = "WEBHOOK_TOLERANCE_SECONDS"
+ENV_BLACKOUTS = "PATCHER_BLACKOUTS"
+_BLACKOUTS = TypeAdapter(list[Blackout])
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -42,6 +46,7 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     webhook_tolerance_seconds: int
+    blackouts: tuple[Blackout, ...] = ()
 
 
 def check_url(name: str, value: str) -> str:
@@ -65,6 +70,23 @@ def _number(environ: Mapping[str, str], name: str, default: float, low: float, h
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}")
     return value
+
+
+def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
+    raw = environ.get(ENV_BLACKOUTS) or ""
+    if not raw.strip():
+        return ()
+    try:
+        parsed = _BLACKOUTS.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "value"
+        raise ConfigError(
+            f"{ENV_BLACKOUTS} is not a JSON list of {{start, end, reason}}: {where}: {first['msg']}"
+        ) from None
+    if len(parsed) > MAX_BLACKOUTS:
+        raise ConfigError(f"{ENV_BLACKOUTS} holds more than {MAX_BLACKOUTS} blackouts")
+    return tuple(parsed)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -92,4 +114,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         connect_timeout=_number(environ, ENV_CONNECT_TIMEOUT, 3.05, 0.1, 60),
         read_timeout=_number(environ, ENV_READ_TIMEOUT, 20, 0.1, 120),
         webhook_tolerance_seconds=int(_number(environ, ENV_WEBHOOK_TOLERANCE, 300, 1, 3600)),
+        blackouts=_blackouts(environ),
     )

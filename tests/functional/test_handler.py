@@ -48,8 +48,14 @@ def test_schedule_plan_accounts_for_every_instance_and_submits_nothing(
     assert Counter(o["instance_id"] for o in report["outcomes"]) == Counter(
         i["id"] for i in demo_simulator.fleet.instances
     )
-    assert report["counts"]["planned"] == 24 and report["counts"]["skipped"] == 12
-    assert not [e for e in demo_simulator.exchanges if e.method == "POST"]
+    # AND the schedule's defaults apply: each instance's own window, at most 25% of the fleet in flight
+    counts = report["counts"]
+    assert (counts["planned"], counts["skipped"], counts["deferred"]) == (9, 15, 17)
+    reasons = Counter(o["reason"] for o in report["outcomes"] if o["outcome"] != "planned")
+    assert reasons["max_in_flight"] == 17 and report["rollout"]["max_in_flight"] == 10
+    assert reasons["outside_maintenance_window"] == reasons["waiting_for_dr_standby"] == reasons["abnormal_node"] == 1
+    assert report["plan_id"].startswith("p-")
+    assert not [e for e in demo_simulator.exchanges if e.method == "POST" and "db-upgrade" in e.path]
     run_reports = logs(capsys.readouterr().out, "run_report")
     assert len(run_reports) == 1 and run_reports[0]["correlation_id"] == "demo-execution-plan"
 
@@ -63,7 +69,7 @@ def test_schedule_apply_submits_batches_logs_each_and_notifies(
     # THEN submitted instances have jobs in the simulator and the rejection is reported item by item
     jobs = {j["id"] for j in demo_simulator.state.backend.snapshot()["jobs"]}
     submitted = [o for o in report["outcomes"] if o["outcome"] == "submitted"]
-    assert len(submitted) == 23 and all(o["job_id"] in jobs for o in submitted)
+    assert len(submitted) == 25 and all(o["job_id"] in jobs for o in submitted)
     rejected = [o for o in report["outcomes"] if o["outcome"] == "rejected"]
     assert [(o["instance_name"], o["error_code"]) for o in rejected] == [("flaky-redis-00", "DBS.200019")]
     # AND one log record per batch carries its upgrade_results verbatim
@@ -75,7 +81,7 @@ def test_schedule_apply_submits_batches_logs_each_and_notifies(
     )
     # AND EMF metrics count outcomes
     emf = [r for r in records(output) if "_aws" in r]
-    assert emf and emf[0]["InstancesSubmitted"] == [23.0]
+    assert emf and emf[0]["InstancesSubmitted"] == [25.0]
     # AND the notification is the report, verifiable with the reference Standard Webhooks library
     (message,) = demo_simulator.inbox
     assert message["body"]["run_id"] == report["run_id"]
@@ -194,7 +200,7 @@ def test_direct_selector_event_applies_only_matching(handler: Any) -> None:
 def test_ambiguous_batch_failure_is_resolved_by_reobservation(handler: Any, demo_simulator: Simulator) -> None:
     # GIVEN the first batch is accepted but the connection drops before the answer
     demo_simulator.state.faults.add(Fault("POST /instances/db-upgrade", "accept_then_drop"))
-    report = handler({"mode": "apply", "selector": {"name": "*orders"}}, LocalContext())
+    report = handler({"mode": "apply", "selector": {"name": "*orders"}, "max_in_flight": 50}, LocalContext())
     # THEN nothing was sent twice, and the accepted instances are reported as submitted with their jobs
     posts = [e for e in demo_simulator.exchanges if e.route == "POST /instances/db-upgrade"]
     sent = [i for e in posts for i in e.body["instance_ids"]]
@@ -204,15 +210,15 @@ def test_ambiguous_batch_failure_is_resolved_by_reobservation(handler: Any, demo
 
 def test_batch_5xx_without_acceptance_is_failed_not_retried(handler: Any, demo_simulator: Simulator) -> None:
     demo_simulator.state.faults.add(Fault("POST /instances/db-upgrade", "status", status=500))
-    report = handler({"mode": "apply", "selector": {"engines": ["influxdb"]}}, LocalContext())
+    report = handler({"mode": "apply", "selector": {"engines": ["influxdb"]}, "max_in_flight": "100%"}, LocalContext())
     failed = [o for o in report["outcomes"] if o["outcome"] == "failed"]
     assert len(failed) == 6 and {o["error_code"] for o in failed} == {"DBS.200998"}
     assert len([e for e in demo_simulator.exchanges if e.method == "POST"]) == 1
 
 
 def test_deadline_defers_batches(handler: Any) -> None:
-    report = handler({"mode": "apply"}, LocalContext(timeout_ms=1000))
-    assert report["counts"]["deferred"] == 24 and report["counts"]["submitted"] == 0
+    report = handler({"mode": "apply", "max_in_flight": "100%"}, LocalContext(timeout_ms=1000))
+    assert report["counts"]["deferred"] == 27 and report["counts"]["submitted"] == 0
     assert {o["reason"] for o in report["outcomes"] if o["outcome"] == "deferred"} == {"deadline"}
 
 
@@ -221,9 +227,9 @@ def test_notification_failure_does_not_lose_the_report(
 ) -> None:
     environ = simulator_environment(demo_simulator, webhook_secret=SECRET)
     environ["NOTIFY_WEBHOOK_URL"] = "http://127.0.0.1:9/unreachable"
-    report = make_handler(environ)({"mode": "plan"}, LocalContext())
+    report = make_handler(environ)({"mode": "plan", "max_in_flight": "100%"}, LocalContext())
     output = capsys.readouterr().out
-    assert report["counts"]["planned"] == 24
+    assert report["counts"]["planned"] == 27
     failures = logs(output, "notification_failed")
     assert failures and "127.0.0.1:9" not in json.dumps(failures)
 
@@ -246,7 +252,7 @@ def test_property_random_fleets_through_real_handler(
     with Simulator({"instances": instances, "reject_upgrades": rejects}) as simulator:
         environ = simulator_environment(simulator, webhook_secret=SECRET)
         environ.pop("NOTIFY_WEBHOOK_URL")
-        report = make_handler(environ)({"mode": "apply"}, LocalContext())
+        report = make_handler(environ)({"mode": "apply", "max_in_flight": "100%"}, LocalContext())
         posts = [e for e in simulator.exchanges if e.route == "POST /instances/db-upgrade"]
     engine_of = {i["id"]: i["datastore"]["type"] for i in instances}
     # THEN no request carries more than ten IDs or two engines

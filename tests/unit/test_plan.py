@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -11,18 +11,58 @@ from hypothesis import strategies as st
 
 from geminidb_local.simulator.fleet import complete_instance, instance_id
 from geminidb_patcher.models import RunRequest, Selector, Target
-from geminidb_patcher.reconcile.plan import plan
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
+from geminidb_patcher.reconcile.plan import Plan, Policy, plan
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
 from tests.conftest import make_instance
 
 TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def job(
+    instance: dict[str, Any], status: str, started: datetime, ended: datetime | None = None, **extra: Any
+) -> JobView:
+    """An upgrade job of ``instance``."""
+    return JobView(
+        id=extra.get("id", f"job-{instance['id'][:6]}-{started:%H%M%S}"),
+        instance_id=instance["id"],
+        instance_name=instance.get("name", ""),
+        status=status,
+        started_at=started,
+        ended_at=ended,
+        progress=extra.get("progress", ""),
+        fail_reason=extra.get("fail_reason", ""),
+    )
 
 
 def snapshot(
-    items: list[dict[str, Any]], running: dict[str, str] | None = None, scheduled: dict[str, str] | None = None
+    items: list[dict[str, Any]],
+    running: dict[str, str] | None = None,
+    scheduled: dict[str, str] | None = None,
+    *,
+    jobs: tuple[JobView, ...] = (),
+    target: Target = TARGET,
+    tagged: dict[Any, frozenset[str]] | None = None,
 ) -> FleetSnapshot:
     views = tuple(InstanceView.from_api(complete_instance(item, index=i)) for i, item in enumerate(items))
-    return FleetSnapshot(TARGET, datetime(2026, 1, 1, tzinfo=UTC), views, running or {}, scheduled or {})
+    running_jobs = tuple(
+        JobView(job_id, instance, "", "Running", NOW - timedelta(minutes=5), None, "40%", "")
+        for instance, job_id in (running or {}).items()
+    )
+    return FleetSnapshot(target, NOW, views, jobs + running_jobs, scheduled or {}, tagged or {})
+
+
+def plan_of(
+    snapshots: FleetSnapshot | list[FleetSnapshot],
+    request: RunRequest | None = None,
+    *,
+    now: datetime = NOW,
+    trigger: str = "webhook",
+) -> Plan:
+    """Plan with the webhook's defaults (any time) unless told otherwise."""
+    request = request or RunRequest(max_in_flight="100%")
+    group = snapshots if isinstance(snapshots, list) else [snapshots]
+    return plan(group, request, Policy.resolve(request, trigger), now)  # type: ignore[arg-type]
 
 
 def test_plan_skips_each_precheck_with_its_reason() -> None:
@@ -40,7 +80,7 @@ def test_plan_skips_each_precheck_with_its_reason() -> None:
     snap = snapshot(fleet, running={fleet[2]["id"]: "job-1"}, scheduled={fleet[3]["id"]: "task-1"})
     missing = instance_id(rng)
     # WHEN planning explicit IDs, one of them unknown
-    result = plan(snap, RunRequest(instance_ids=[i["id"] for i in fleet] + [missing]))
+    result = plan_of(snap, RunRequest(instance_ids=[i["id"] for i in fleet] + [missing], max_in_flight="100%"))
     # THEN each skip has its machine reason and a sentence
     reasons = {skip.instance.name if skip.instance else skip.instance_id: skip.reason for skip in result.skips}
     assert reasons == {
@@ -65,7 +105,7 @@ def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
         make_instance(rng, "redis", name="orders-redis-2"),
     ]
     request = RunRequest(selector=Selector(engines=["redis"], name="*orders", exclude_ids=[fleet[3]["id"]]))
-    result = plan(snapshot(fleet), request)
+    result = plan_of(snapshot(fleet), request)
     assert not result.skips
     assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
 
@@ -73,13 +113,13 @@ def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
 def test_plan_exact_name_without_star_matches_only_that_name() -> None:
     rng = random.Random(3)
     fleet = [make_instance(rng, name="orders"), make_instance(rng, name="orders-2")]
-    result = plan(snapshot(fleet), RunRequest(selector=Selector(name="orders")))
+    result = plan_of(snapshot(fleet), RunRequest(selector=Selector(name="orders")))
     assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
 
 
 def test_plan_splits_25_instances_of_one_engine_into_10_10_5() -> None:
     rng = random.Random(4)
-    result = plan(snapshot([make_instance(rng, "influxdb") for _ in range(25)]), RunRequest())
+    result = plan_of(snapshot([make_instance(rng, "influxdb") for _ in range(25)]))
     assert [len(b.instances) for b in result.batches] == [10, 10, 5]
 
 
@@ -128,21 +168,23 @@ def test_plan_property_every_instance_once_batches_small_and_single_engine(
     ids = [i["id"] for i in items]
     if mode == "ids" and ids:
         chosen = [*rng.sample(ids, rng.randint(1, len(ids))), instance_id(rng)]
-        request = RunRequest(instance_ids=chosen)
+        request = RunRequest(instance_ids=chosen, max_in_flight=rng.choice([1, 5, "50%", "100%"]))
         expected = set(chosen)
     elif mode == "sel":
         engines = rng.sample(["cassandra", "influxdb", "redis"], rng.randint(1, 3))
-        request = RunRequest(selector=Selector(engines=engines))  # type: ignore[arg-type]
+        request = RunRequest(selector=Selector(engines=engines), max_in_flight=rng.choice([1, 5, "50%", "100%"]))  # type: ignore[arg-type]
         expected = {i["id"] for i in items if i["datastore"]["type"] in engines}
     else:
-        request = RunRequest()
+        request = RunRequest(max_in_flight=rng.choice([0, 3, "10%", "100%"]))
         expected = set(ids)
     # WHEN planning
-    result = plan(snap, request)
-    # THEN every instance in scope appears exactly once, in a skip or in one batch
-    placed = [s.instance_id for s in result.skips] + [i for b in result.batches for i in b.instance_ids]
+    result = plan_of(snap, request)
+    # THEN every instance in scope appears exactly once, in a hold or in one batch
+    placed = [s.instance_id for s in result.holds] + [i for b in result.batches for i in b.instance_ids]
     assert sorted(placed) == sorted(expected)
     # AND no batch exceeds ten IDs or mixes engines
     for batch in result.batches:
         assert 1 <= len(batch.instances) <= 10
         assert {i.engine for i in batch.instances} == {batch.engine}
+    # AND never more in flight than the limit allows
+    assert sum(len(b.instances) for b in result.batches) <= max(0, result.rollout.max_in_flight)

@@ -175,6 +175,33 @@ class Backend:
             page = [job.to_api(now) for job in jobs[offset : offset + limit]]
         return {"jobs": page, "total_count": len(jobs)}
 
+    def query_by_tags(self, body: Any) -> dict[str, Any]:
+        """ListInstancesByResourceTags (``action=filter``): every tag key present with one of its values."""
+        if not isinstance(body, dict) or body.get("action") not in ("filter", "count"):
+            raise SimError(400, "DBS.200001", "Parameter error: action must be 'filter' or 'count'.")
+        tags = body.get("tags", [])
+        if not isinstance(tags, list) or len(tags) > 20 or not all(isinstance(t, dict) and "key" in t for t in tags):
+            raise SimError(400, "DBS.200001", "Parameter error: tags.")
+        offset = _int_param({k: str(v) for k, v in body.items() if k == "offset"}, "offset", 0, 0, None)
+        limit = _int_param({k: str(v) for k, v in body.items() if k == "limit"}, "limit", 100, 1, 100)
+        with self.lock:
+            matched = [
+                item
+                for item in sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
+                if all(_has_tag(self.fleet.tags.get(item["id"], {}), tag) for tag in tags)
+            ]
+            if body["action"] == "count":
+                return {"total_count": len(matched)}
+            page = [
+                {
+                    "instance_id": item["id"],
+                    "instance_name": item["name"],
+                    "tags": [{"key": k, "value": v} for k, v in sorted(self.fleet.tags.get(item["id"], {}).items())],
+                }
+                for item in matched[offset : offset + limit]
+            ]
+        return {"instances": page, "total_count": len(matched)}
+
     def list_scheduled_tasks(self, query: dict[str, str]) -> dict[str, Any]:
         """ListNosqlTaskList for the tasks seeded from the fleet file."""
         offset = _int_param(query, "offset", 0, 0, None)
@@ -257,6 +284,11 @@ class Backend:
                 "instances": copy.deepcopy(list(self.instances.values())),
                 "jobs": [job.to_api(now) for job in self.jobs],
             }
+
+
+def _has_tag(tags: dict[str, str], wanted: dict[str, Any]) -> bool:
+    values = wanted.get("values") or []
+    return wanted["key"] in tags and (not values or tags[wanted["key"]] in values)
 
 
 def _fuzzy(pattern: str | None, value: str) -> bool:

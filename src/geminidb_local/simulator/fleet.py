@@ -51,6 +51,8 @@ class Fleet:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     failing_upgrades: dict[str, str] = field(default_factory=dict)
     reject_upgrades: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    """instance ID → its tags; read through the tag query API, not ListInstances."""
 
 
 def _nodes(instance_id: str, count: int, status: str = "normal") -> list[dict[str, Any]]:
@@ -100,6 +102,11 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     item.setdefault("backup_strategy", {"start_time": "16:00-17:00", "keep_days": 7})
     item.setdefault("pay_mode", "0")
     item.setdefault("maintenance_window", "02:00-06:00")
+    node_count = int(item.pop("node_count", 3))
+    abnormal_nodes = int(item.pop("abnormal_nodes", 0))
+    nodes = _nodes(item["id"], node_count)
+    for node in nodes[:abnormal_nodes]:
+        node["status"] = "abnormal"
     item.setdefault(
         "groups",
         [
@@ -107,7 +114,7 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
                 "id": f"{item['id'][:24]}group01",
                 "status": "normal",
                 "volume": {"size": "100", "used": "1"},
-                "nodes": _nodes(item["id"], 3),
+                "nodes": nodes,
             }
         ],
     )
@@ -124,7 +131,9 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     return item
 
 
-FLEET_KEYS = frozenset({"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades"})
+FLEET_KEYS = frozenset(
+    {"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades", "tags"}
+)
 
 
 def parse_fleet(document: Any) -> Fleet:
@@ -133,7 +142,14 @@ def parse_fleet(document: Any) -> Fleet:
         raise ValueError('a fleet file is {"instances": [...]} with optional "credentials"')
     if set(document) - FLEET_KEYS:
         raise ValueError(f"unknown fleet file keys: {sorted(set(document) - FLEET_KEYS)}")
-    instances = [complete_instance(item, index=i) for i, item in enumerate(document["instances"])]
+    tags = {str(k): dict(v) for k, v in dict(document.get("tags", {})).items()}
+    for item in document["instances"]:
+        if isinstance(item, dict) and isinstance(item.get("tags"), dict) and "id" in item:
+            tags[item["id"]] = {str(k): str(v) for k, v in item["tags"].items()}
+    instances = [
+        complete_instance({k: v for k, v in item.items() if k != "tags"}, index=i)
+        for i, item in enumerate(document["instances"])
+    ]
     ids = [item["id"] for item in instances]
     if len(set(ids)) != len(ids):
         raise ValueError("instance ids in a fleet file must be unique")
@@ -149,6 +165,7 @@ def parse_fleet(document: Any) -> Fleet:
         jobs=list(document.get("jobs", [])),
         failing_upgrades=dict(document.get("failing_upgrades", {})),
         reject_upgrades=dict(document.get("reject_upgrades", {})),
+        tags=tags,
     )
 
 
@@ -162,19 +179,49 @@ def instance_id(rng: random.Random) -> str:
     return f"{rng.getrandbits(128):032x}in06"
 
 
-def demo_fleet(seed: int = 7) -> dict[str, Any]:
-    """A fleet document of 36 instances that exercises every skip reason, for the demo."""
+def current_window(now: datetime, opens_in_hours: int = -1) -> str:
+    """A four-hour ``HH:MM-HH:MM`` UTC window on the hour, opening ``opens_in_hours`` from ``now``."""
+    start = (now + timedelta(hours=opens_in_hours)).replace(minute=0, second=0, microsecond=0)
+    return f"{start:%H:%M}-{start + timedelta(hours=4):%H:%M}"
+
+
+def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
+    """A Cassandra disaster-recovery pair, standby first, each naming the other."""
+    ids = {"standby": instance_id(rng), "primary": instance_id(rng)}
+    roles = {"standby": ("slave", "primary"), "primary": ("master", "standby")}
+    return [
+        {
+            "id": ids[side],
+            "name": f"{name}-{side}",
+            "datastore": {"type": "cassandra", "patch_available": True},
+            "maintenance_window": window,
+            "dr_instance_id": ids[roles[side][1]],
+            "dual_active_info": {
+                "role": roles[side][0],
+                "status": "normal",
+                "destination_instance_id": ids[roles[side][1]],
+            },
+        }
+        for side in ("standby", "primary")
+    ]
+
+
+def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
+    """A fleet document of 41 instances that exercises every skip reason, for the demo."""
     rng = random.Random(seed)
+    now = now or datetime.now(UTC)
+    window = current_window(now)
     instances: list[dict[str, Any]] = []
 
     def add(engine: str, name: str, **fields: Any) -> dict[str, Any]:
         patch = fields.pop("patch_available", True)
+        fields.setdefault("maintenance_window", window)
         item = {"id": instance_id(rng), "name": name, "datastore": {"type": engine, "patch_available": patch}, **fields}
         instances.append(item)
         return item
 
     for number in range(12):
-        add("cassandra", f"orders-cassandra-{number:02d}")
+        add("cassandra", f"orders-cassandra-{number:02d}", tags={"tier": "canary"} if number < 2 else {})
     for number in range(6):
         add("influxdb", f"metrics-influx-{number:02d}")
     for number in range(5):
@@ -192,7 +239,11 @@ def demo_fleet(seed: int = 7) -> dict[str, Any]:
     add("hbase", "events-hbase-00")
     add("cassandra", "reports-cassandra-disk-full", status="data_disk_full")
     rejected = add("redis", "flaky-redis-00")
-    start = datetime.now(UTC) - timedelta(minutes=5)
+    add("influxdb", "logs-influx-node-down", abnormal_nodes=1)
+    add("redis", "search-redis-night-window", maintenance_window=current_window(now, 10))
+    instances.extend(dr_pair(rng, "payments-cassandra-dr", window))
+    add("cassandra", "archive-cassandra-failing")
+    start = now - timedelta(minutes=5)
     return {
         "instances": instances,
         "jobs": [
@@ -200,4 +251,5 @@ def demo_fleet(seed: int = 7) -> dict[str, Any]:
         ],
         "scheduled_tasks": [{"instance_id": scheduled["id"], "job_status": "Pending"}],
         "reject_upgrades": {rejected["id"]: "DBS.200019"},
+        "failing_upgrades": {instances[-1]["id"]: "Node restart timed out during the patch (simulated)."},
     }

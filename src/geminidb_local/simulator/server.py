@@ -180,6 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),
             ("GET", "/jobs"): lambda: (200, backend.list_jobs(query)),
             ("GET", "/scheduled-jobs"): lambda: (200, backend.list_scheduled_tasks(query)),
+            ("POST", "/instances/resource-instances/action"): lambda: (200, backend.query_by_tags(body)),
         }
         handler = handlers.get((self.command, suffix))
         if handler is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ MAX_BATCH_SIZE = 10
 INSTANCE_PAGE_SIZE = 100
 JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
+TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
 UPGRADE_JOB_NAME = "UpgradeDbVersion"
 UPGRADE_TASK_NAME = "UPGRADE_DATABASE"
@@ -135,6 +136,28 @@ class GeminiDBClient:
     def list_instances(self) -> list[dict[str, Any]]:
         """Every instance in the project (ListInstances, all pages), as the API returns them."""
         return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE)
+
+    def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
+        """IDs of the instances carrying every tag key with one of its values (all pages); empty values = any."""
+        body: dict[str, Any] = {
+            "action": "filter",
+            "limit": str(TAG_PAGE_SIZE),
+            "tags": [{"key": key, "values": list(values)} for key, values in tags.items()],
+        }
+        ids: list[str] = []
+        for _ in range(MAX_PAGES):
+            page_body = {**body, "offset": str(len(ids))}
+            response = self._call(
+                "POST", "/instances/resource-instances/action", body=page_body, may_retry=may_retry_read
+            )
+            page = require_object(response, "instances")["instances"]
+            if not isinstance(page, list):
+                raise ProtocolError("instances is not a list", status=response.status)
+            ids.extend(str(item["instance_id"]) for item in page if isinstance(item, dict) and item.get("instance_id"))
+            total = response.body.get("total_count") if isinstance(response.body, dict) else None
+            if not page or not isinstance(total, int) or len(ids) >= total:
+                return list(dict.fromkeys(ids))
+        raise ProtocolError(f"more than {MAX_PAGES} pages of tagged instances")
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         """Patch up to ten instances of one engine now (BatchUpgradeDatabaseVersion).

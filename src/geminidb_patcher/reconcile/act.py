@@ -11,6 +11,7 @@ from typing import Any
 from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UpgradeResult
 from geminidb_patcher.huawei.errors import HuaweiError, ProtocolError, ServerError, TransportError
 from geminidb_patcher.models import Outcome, Target
+from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import InstanceView
@@ -50,8 +51,9 @@ def outcome_for(target: Target, instance_id: str, instance: InstanceView | None,
     )
 
 
-def _outcome(target: Target, instance: InstanceView, **fields: Any) -> Outcome:
-    return outcome_for(target, instance.id, instance, **fields)
+def _outcome(batch: Batch, index: int, **fields: Any) -> Outcome:
+    wave = batch.waves[index] if index < len(batch.waves) else None
+    return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], wave=wave, **fields)
 
 
 def _ambiguous(error: HuaweiError) -> bool:
@@ -76,20 +78,20 @@ def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, 
 
 
 class Submitter:
-    """Runs the batches of one target."""
+    """Runs a plan's batches, stopping when the deadline nears or the error budget is spent."""
 
     def __init__(
         self,
-        port: GeminiDBPort,
-        target: Target,
+        ports: Callable[[Target], GeminiDBPort],
         settings: ActSettings,
+        budget: ErrorBudget,
         *,
         clock: Callable[[], datetime],
         remaining_ms: Callable[[], int],
         on_batch: Callable[[BatchRecord], None],
     ) -> None:
-        self._port = port
-        self._target = target
+        self._ports = ports
+        self._budget = budget
         self._settings = settings
         self._clock = clock
         self._remaining_ms = remaining_ms
@@ -107,42 +109,57 @@ class Submitter:
         return outcomes, raw
 
     def _submit(self, batch: Batch) -> tuple[list[Outcome], list[dict[str, Any]]]:
-        if self._remaining_ms() < self._settings.deadline_margin_ms:
-            detail = "Not submitted: the invocation's deadline was near. The next run picks it up."
+        held = self._held(batch)
+        if held is not None:
+            reason, detail = held
             return [
-                _outcome(self._target, i, outcome="deferred", reason="deadline", detail=detail) for i in batch.instances
+                _outcome(batch, i, outcome="deferred", reason=reason, detail=detail)
+                for i in range(len(batch.instances))
             ], []
         started = self._clock()
+        port = self._ports(batch.target)
+        raw: list[dict[str, Any]] = []
         try:
-            results = self._port.batch_upgrade(batch.instance_ids)
+            results = port.batch_upgrade(batch.instance_ids)
         except HuaweiError as error:
-            return self._after_error(batch, error, started), []
-        raw = [result.raw for result in results]
-        self._on_batch(BatchRecord(self._target, batch.engine, batch.instance_ids, raw, None, False))
-        return self._classify(batch, results), raw
+            outcomes = self._after_error(port, batch, error, started)
+        else:
+            raw = [result.raw for result in results]
+            self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, False))
+            outcomes = self._classify(batch, results)
+        self._budget.record(outcomes)
+        return outcomes, raw
+
+    def _held(self, batch: Batch) -> tuple[str, str] | None:
+        """Why ``batch`` must not go out now, if it must not."""
+        if self._budget.exhausted:
+            return "error_budget_exhausted", "Not submitted: this run's errors exceeded max_errors."
+        if self._remaining_ms() < self._settings.deadline_margin_ms:
+            return "deadline", "Not submitted: the invocation's deadline was near. The next run picks it up."
+        return None
 
     def _classify(self, batch: Batch, results: list[UpgradeResult]) -> list[Outcome]:
         by_id = {result.instance_id: result for result in results}
         outcomes = []
-        for instance in batch.instances:
+        for index, instance in enumerate(batch.instances):
             result = by_id.get(instance.id)
             if result is None:
                 outcomes.append(
                     _outcome(
-                        self._target,
-                        instance,
+                        batch,
+                        index,
                         outcome="failed",
                         error_code="MISSING_RESULT",
                         error_message="The 202 answer had no item for this instance.",
                     )
                 )
             elif result.job_id:
-                outcomes.append(_outcome(self._target, instance, outcome="submitted", job_id=result.job_id))
+                outcomes.append(_outcome(batch, index, outcome="submitted", job_id=result.job_id))
             else:
                 outcomes.append(
                     _outcome(
-                        self._target,
-                        instance,
+                        batch,
+                        index,
                         outcome="rejected",
                         error_code=result.error_code,
                         error_message=result.error_message,
@@ -150,17 +167,17 @@ class Submitter:
                 )
         return outcomes
 
-    def _after_error(self, batch: Batch, error: HuaweiError, started: datetime) -> list[Outcome]:
-        confirmed = _reobserve(self._port, started - RECHECK_WINDOW, self._clock()) if _ambiguous(error) else {}
-        self._on_batch(BatchRecord(self._target, batch.engine, batch.instance_ids, [], error, bool(confirmed)))
+    def _after_error(self, port: GeminiDBPort, batch: Batch, error: HuaweiError, started: datetime) -> list[Outcome]:
+        confirmed = _reobserve(port, started - RECHECK_WINDOW, self._clock()) if _ambiguous(error) else {}
+        self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, bool(confirmed)))
         outcomes = []
-        for instance in batch.instances:
+        for index, instance in enumerate(batch.instances):
             job_id = confirmed.get(instance.id)
             if job_id:
                 outcomes.append(
                     _outcome(
-                        self._target,
-                        instance,
+                        batch,
+                        index,
                         outcome="submitted",
                         job_id=job_id,
                         detail="The batch call failed after it was sent; re-observation found the upgrade job.",
@@ -169,8 +186,8 @@ class Submitter:
             else:
                 outcomes.append(
                     _outcome(
-                        self._target,
-                        instance,
+                        batch,
+                        index,
                         outcome="failed",
                         error_code=error.error_code or type(error).__name__,
                         error_message=str(error.message),

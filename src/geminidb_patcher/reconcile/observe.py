@@ -1,32 +1,35 @@
-"""Observe one target through the API: instances, running upgrade jobs, scheduled upgrades."""
+"""Observe one target through the API: instances, upgrade jobs, scheduled upgrades and tag matches."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UPGRADE_TASK_NAME
-from geminidb_patcher.models import Target
+from geminidb_patcher.models import MAX_JOB_HISTORY, RunRequest, Selector, Target
 from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
-
-JOB_LOOKBACK = timedelta(days=30)
-"""ListJobs looks back at most 30 days; a running patch job is never older than that."""
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, TagFilter, tag_filter
 
 
-def _instance_id(job: dict[str, Any]) -> str | None:
-    instance = job.get("instance")
-    value = instance.get("id") if isinstance(instance, dict) else job.get("instance_id")
-    return value if isinstance(value, str) else None
+def tag_filters(request: RunRequest) -> list[TagFilter]:
+    """The distinct tag filters the request's selector and waves use."""
+    selectors: list[Selector] = [request.selector] if request.selector else []
+    selectors += [wave.selector for wave in request.waves or []]
+    return list(dict.fromkeys(tag_filter(s.tags) for s in selectors if s.tags))
 
 
-def running_upgrade_jobs(port: GeminiDBPort, now: datetime) -> dict[str, str]:
-    """instance ID → job ID of every ``UpgradeDbVersion`` job still running."""
-    jobs = port.list_jobs(name=UPGRADE_JOB_NAME, status="Running", start_time=now - JOB_LOOKBACK, end_time=now)
-    return {instance_id: str(job.get("id", "")) for job in jobs if (instance_id := _instance_id(job)) is not None}
+def upgrade_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tuple[JobView, ...]:
+    """Every running upgrade job (30 days back), and every upgrade job started within ``history``."""
+    running = port.list_jobs(name=UPGRADE_JOB_NAME, status="Running", start_time=now - MAX_JOB_HISTORY, end_time=now)
+    recent = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=now - history, end_time=now) if history else []
+    by_id: dict[str, JobView] = {}
+    for item in [*recent, *running]:  # the running listing is the fresher word on a job's status
+        job = JobView.from_api(item)
+        if job is not None:
+            by_id[job.id or f"{job.instance_id}@{job.started_at}"] = job
+    return tuple(by_id.values())
 
 
-def observe(port: GeminiDBPort, target: Target, now: datetime) -> FleetSnapshot:
+def observe(port: GeminiDBPort, target: Target, now: datetime, request: RunRequest) -> FleetSnapshot:
     """Read everything planning needs for ``target``."""
     instances = tuple(InstanceView.from_api(item) for item in port.list_instances())
     tasks = port.list_scheduled_tasks(job_name=UPGRADE_TASK_NAME, job_status="Pending")
@@ -35,10 +38,14 @@ def observe(port: GeminiDBPort, target: Target, now: datetime) -> FleetSnapshot:
         for task in tasks
         if isinstance(task.get("instance_id"), str)
     }
+    tagged = {
+        key: frozenset(port.list_instance_ids_by_tags({k: list(v) for k, v in key})) for key in tag_filters(request)
+    }
     return FleetSnapshot(
         target=target,
         observed_at=now,
         instances=instances,
-        running_upgrades=running_upgrade_jobs(port, now),
+        jobs=upgrade_jobs(port, now, max(request.lookback, request.rollout_lookback)),
         scheduled_upgrades=scheduled,
+        tagged=tagged,
     )

@@ -2,30 +2,77 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
+from typing import Literal
 
 from geminidb_patcher.huawei.client import MAX_BATCH_SIZE
-from geminidb_patcher.models import SUPPORTED_ENGINES, RunRequest
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
+from geminidb_patcher.models import (
+    Blackout,
+    JobRecord,
+    Rollout,
+    RunRequest,
+    Target,
+    Trigger,
+    WaveStatus,
+)
+from geminidb_patcher.reconcile.budget import resolve_limit
+from geminidb_patcher.reconcile.eligibility import (
+    PeerState,
+    WindowChoice,
+    dr_check,
+    failure_check,
+    latest_jobs,
+    pre_check,
+    selects,
+    timing_check,
+    verify_failed,
+)
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
+from geminidb_patcher.reconcile.waves import wave_of, wave_statuses
+from geminidb_patcher.reconcile.windows import explicit_window, merged_blackouts
 
 
 @dataclass(frozen=True)
-class Skip:
-    """An instance in scope that a pre-check excluded."""
+class Policy:
+    """The request's timing rules, with the trigger's default window and the configured blackouts."""
 
+    window: WindowChoice
+    blackouts: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+
+    @classmethod
+    def resolve(cls, request: RunRequest, trigger: Trigger, configured: Sequence[Blackout] = ()) -> Policy:
+        """Schedules default to each instance's own window; a person asking by webhook or directly, to now."""
+        spec = request.window or ("instance" if trigger == "schedule" else "anytime")
+        window: WindowChoice = spec if isinstance(spec, str) else explicit_window(spec)
+        return cls(window, merged_blackouts([*configured, *request.blackouts]))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """An instance in scope that is not submitted in this run, and why."""
+
+    target: Target
     instance_id: str
     instance: InstanceView | None
+    outcome: Literal["skipped", "deferred"]
     reason: str
     detail: str
+    wave: str | None = None
+    next_opening: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Up to ten instances of one engine, submitted in one call."""
+    """Up to ten instances of one engine in one target, submitted in one call."""
 
+    target: Target
     engine: str
     instances: tuple[InstanceView, ...]
+    waves: tuple[str | None, ...] = ()
 
     @property
     def instance_ids(self) -> list[str]:
@@ -35,77 +82,203 @@ class Batch:
 
 @dataclass(frozen=True)
 class Plan:
-    """Every instance in scope appears exactly once: in ``skips`` or in one batch."""
+    """Every instance in scope appears exactly once: in ``holds`` or in one batch."""
 
-    skips: tuple[Skip, ...]
+    holds: tuple[Hold, ...]
     batches: tuple[Batch, ...]
+    plan_id: str
+    rollout: Rollout
+    jobs: tuple[JobRecord, ...] = ()
+
+    @property
+    def skips(self) -> tuple[Hold, ...]:
+        """The holds that are ``skipped``."""
+        return tuple(hold for hold in self.holds if hold.outcome == "skipped")
 
 
-def matches_name(pattern: str, name: str) -> bool:
-    """Huawei's name rule: exact match, or with a leading ``*`` a match anywhere in the name."""
-    return pattern[1:] in name if pattern.startswith("*") else pattern == name
+@dataclass(frozen=True)
+class _Candidate:
+    order: int
+    snapshot: FleetSnapshot
+    instance: InstanceView
+    wave: int | None
+    wave_name: str | None = None
 
-
-def _in_scope(snapshot: FleetSnapshot, request: RunRequest) -> tuple[list[InstanceView], list[str]]:
-    """Instances in scope and the requested IDs the target does not have."""
-    if request.instance_ids is not None:
-        by_id = {instance.id: instance for instance in snapshot.instances}
-        wanted = list(dict.fromkeys(request.instance_ids))
-        return [by_id[i] for i in wanted if i in by_id], [i for i in wanted if i not in by_id]
-    selector = request.selector
-    if selector is None:
-        return list(snapshot.instances), []
-    excluded = set(selector.exclude_ids)
-    return [
-        instance
-        for instance in snapshot.instances
-        if instance.id not in excluded
-        and (selector.engines is None or instance.engine in selector.engines)
-        and (selector.name is None or matches_name(selector.name, instance.name))
-    ], []
-
-
-def pre_check(instance: InstanceView, snapshot: FleetSnapshot) -> tuple[str, str] | None:
-    """The first pre-check ``instance`` fails, as ``(reason, sentence)``; ``None`` when it may be patched."""
-    if instance.engine not in SUPPORTED_ENGINES:
-        return (
-            "unsupported_engine",
-            f"Engine '{instance.engine}' cannot be patched by the batch API (only Cassandra, Influx, Redis).",
+    def hold(
+        self, outcome: Literal["skipped", "deferred"], reason: str, detail: str, next_opening: datetime | None = None
+    ) -> Hold:
+        return Hold(
+            self.snapshot.target, self.instance.id, self.instance, outcome, reason, detail, self.wave_name, next_opening
         )
-    if instance.status != "normal":
-        return f"status_{instance.status or 'unknown'}", f"Status is '{instance.status}'; patching needs 'normal'."
-    job = snapshot.running_upgrades.get(instance.id)
-    if job is not None:
-        return "upgrade_running", f"Upgrade job {job} is already running for this instance."
-    task = snapshot.scheduled_upgrades.get(instance.id)
-    if task is not None:
-        return "upgrade_scheduled", f"A patch upgrade (task {task}) is already scheduled for its maintenance window."
-    if instance.actions:
-        return "busy", f"The instance is busy with {', '.join(instance.actions)}."
-    if not instance.patch_available:
-        return "no_patch_available", "Up to date: no patch is available for this instance."
-    return None
 
 
-def plan(snapshot: FleetSnapshot, request: RunRequest) -> Plan:
-    """Decide, for every instance in scope, whether it is skipped or in which batch it goes."""
-    in_scope, missing = _in_scope(snapshot, request)
-    skips = [
-        Skip(instance_id, None, "not_found", "No instance with this ID exists in the project.")
-        for instance_id in missing
+def plan_id(batches: Sequence[Batch]) -> str:
+    """A stable hash of what would be submitted: target, instance ID and current version of each instance."""
+    lines = sorted(f"{b.target.region}/{b.target.project_id}/{i.id}@{i.version}" for b in batches for i in b.instances)
+    return "p-" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def _scope(snapshots: Sequence[FleetSnapshot], request: RunRequest) -> tuple[list[_Candidate], list[Hold]]:
+    """Instances in scope (each once, in target order) and holds for requested IDs no target has."""
+    found: list[_Candidate] = []
+    seen: set[str] = set()
+    wanted = set(request.instance_ids or ())
+    for order, snapshot in enumerate(snapshots):
+        for instance in snapshot.instances:
+            if instance.id in seen:
+                continue
+            if request.instance_ids is not None:
+                chosen = instance.id in wanted
+            else:
+                chosen = request.selector is None or selects(request.selector, instance, snapshot)
+            if chosen:
+                seen.add(instance.id)
+                found.append(_Candidate(order, snapshot, instance, None))
+    missing = [i for i in dict.fromkeys(request.instance_ids or ()) if i not in seen]
+    holds = [
+        Hold(snapshots[0].target, i, None, "skipped", "not_found", "No instance with this ID exists in any target.")
+        for i in missing
     ]
-    eligible: list[InstanceView] = []
-    for instance in in_scope:
-        failed = pre_check(instance, snapshot)
-        if failed is None:
-            eligible.append(instance)
-        else:
-            skips.append(Skip(instance.id, instance, *failed))
-    eligible.sort(key=lambda instance: (instance.engine, instance.name, instance.id))
-    batches: list[Batch] = []
-    for engine, group in groupby(eligible, key=lambda instance: instance.engine):
-        members = tuple(group)
-        batches.extend(
-            Batch(engine, members[start : start + MAX_BATCH_SIZE]) for start in range(0, len(members), MAX_BATCH_SIZE)
+    return found, holds
+
+
+def _job_records(snapshots: Sequence[FleetSnapshot], request: RunRequest, now: datetime) -> tuple[JobRecord, ...]:
+    """Running upgrade jobs, and those that ended within ``lookback``."""
+    since = now - request.lookback
+    records = [
+        JobRecord(
+            job_id=job.id,
+            instance_id=job.instance_id,
+            instance_name=job.instance_name or None,
+            region=snapshot.target.region,
+            project_id=snapshot.target.project_id,
+            status=job.status,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+            progress=job.progress or None,
+            fail_reason=job.fail_reason or None,
         )
-    return Plan(tuple(skips), tuple(batches))
+        for snapshot in snapshots
+        for job in snapshot.jobs
+        if job.status == "Running" or (job.ended_at is not None and job.ended_at >= since)
+    ]
+    return tuple(sorted(records, key=lambda r: (r.status != "Running", r.instance_name or "", r.job_id)))
+
+
+def _errors_before(
+    candidates: Sequence[_Candidate], latest: dict[str, JobView], request: RunRequest, now: datetime
+) -> int:
+    """Instances in scope whose latest upgrade within ``rollout_lookback`` failed, or completed without effect."""
+    since = now - request.rollout_lookback
+    count = 0
+    for candidate in candidates:
+        job = latest.get(candidate.instance.id)
+        if job is None or job.started_at is None or job.started_at < since:
+            continue
+        if job.status == "Failed" or verify_failed(candidate.instance, job):
+            count += 1
+    return count
+
+
+def _batches(chosen: Sequence[_Candidate]) -> tuple[Batch, ...]:
+    """Group by target and engine, ordered by name; at most ten per batch."""
+    ordered = sorted(chosen, key=lambda c: (c.order, c.instance.engine, c.instance.name, c.instance.id))
+    batches: list[Batch] = []
+    for (_, engine), group in groupby(ordered, key=lambda c: (c.order, c.instance.engine)):
+        members = list(group)
+        for start in range(0, len(members), MAX_BATCH_SIZE):
+            part = members[start : start + MAX_BATCH_SIZE]
+            batches.append(
+                Batch(
+                    part[0].snapshot.target,
+                    engine,
+                    tuple(c.instance for c in part),
+                    tuple(c.wave_name for c in part),
+                )
+            )
+    return tuple(batches)
+
+
+def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy, now: datetime) -> Plan:
+    """Decide, for every instance in scope, whether it is skipped, deferred, or in which batch it goes."""
+    if not snapshots:
+        raise ValueError("plan needs at least one snapshot")
+    candidates, holds = _scope(snapshots, request)
+    latest = latest_jobs(job for snapshot in snapshots for job in snapshot.jobs)
+    running = {job_id for snapshot in snapshots for job_id in snapshot.running_upgrades}
+    peers = {
+        instance.id: PeerState(instance.patch_available, instance.id in running or bool(instance.actions))
+        for snapshot in snapshots
+        for instance in snapshot.instances
+    }
+    waves = request.waves or []
+    wave_names = [wave.name for wave in waves]
+    if waves:
+        placed = []
+        for candidate in candidates:
+            index = wave_of(waves, candidate.instance, candidate.snapshot)
+            if index is None:
+                holds.append(candidate.hold("skipped", "not_in_any_wave", "No wave's selector matches this instance."))
+            else:
+                placed.append(
+                    _Candidate(candidate.order, candidate.snapshot, candidate.instance, index, wave_names[index])
+                )
+        candidates = placed
+    members: dict[int, list[InstanceView]] = {}
+    for candidate in candidates:
+        if candidate.wave is not None:
+            members.setdefault(candidate.wave, []).append(candidate.instance)
+    statuses: list[WaveStatus] = wave_statuses(waves, members, latest, now, request.bake)
+
+    eligible: list[_Candidate] = []
+    for candidate in candidates:
+        instance, snapshot = candidate.instance, candidate.snapshot
+        last_job = latest.get(instance.id)
+        failed = (
+            pre_check(instance, snapshot, last_job)
+            or failure_check(last_job, now - request.rollout_lookback, request.instance_ids is not None)
+            or dr_check(instance, peers)
+        )
+        if failed is not None:
+            holds.append(candidate.hold("skipped", *failed))
+            continue
+        timing = timing_check(instance, policy.window, policy.blackouts, now)
+        if timing is not None:
+            holds.append(candidate.hold("skipped", timing.reason, timing.detail, timing.next_opening))
+            continue
+        eligible.append(candidate)
+
+    in_scope = len(candidates) + sum(1 for hold in holds if hold.reason == "not_in_any_wave")
+    max_in_flight = resolve_limit(request.max_in_flight, in_scope, at_least_one=True)
+    max_errors = resolve_limit(request.max_errors, in_scope, at_least_one=False)
+    in_flight = len(running)
+    errors = _errors_before(candidates, latest, request, now)
+    exhausted = errors > max_errors
+    slots = max(0, max_in_flight - in_flight)
+    eligible.sort(
+        key=lambda c: (c.wave or 0, c.instance.dr_role != "standby", c.order, c.instance.engine, c.instance.name)
+    )
+    chosen: list[_Candidate] = []
+    for candidate in eligible:
+        if candidate.wave is not None and not statuses[candidate.wave].ready:
+            holds.append(candidate.hold("deferred", "wave_not_ready", statuses[candidate.wave].detail))
+        elif exhausted:
+            detail = f"{errors} error(s) exceed max_errors {max_errors}; nothing is submitted until an operator acts."
+            holds.append(candidate.hold("deferred", "error_budget_exhausted", detail))
+        elif len(chosen) >= slots:
+            detail = f"{in_flight + len(chosen)} upgrade(s) would be in flight; max_in_flight is {max_in_flight}."
+            holds.append(candidate.hold("deferred", "max_in_flight", detail))
+        else:
+            chosen.append(candidate)
+    batches = _batches(chosen)
+    rollout = Rollout(
+        in_scope=in_scope,
+        in_flight_before=in_flight,
+        max_in_flight=max_in_flight,
+        errors_before=errors,
+        errors_this_run=0,
+        max_errors=max_errors,
+        error_budget_exhausted=exhausted,
+        waves=statuses,
+    )
+    return Plan(tuple(holds), batches, plan_id(batches), rollout, _job_records(snapshots, request, now))

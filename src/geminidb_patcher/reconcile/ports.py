@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,10 @@ class GeminiDBPort(Protocol):
 
     def list_scheduled_tasks(self, *, job_name: str = ..., job_status: str | None = None) -> list[dict[str, Any]]:
         """Tasks scheduled into maintenance windows."""
+        ...
+
+    def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
+        """IDs of the instances carrying every tag key with one of its values."""
         ...
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:

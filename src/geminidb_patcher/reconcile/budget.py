@@ -1,0 +1,56 @@
+"""Rate control after Systems Manager's MaxConcurrency/MaxErrors: limits, what counts as an error, the budget."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from geminidb_patcher.models import Limit, Outcome
+
+UNCOUNTED_REJECTIONS = frozenset({"DBS.200011", "DBS.200019", "DBS.280236"})
+"""Rejections that mean "not now" rather than "this went wrong": a status conflict with another operation,
+busy, and no patch available (someone patched it first)."""
+
+
+def resolve_limit(limit: Limit, in_scope: int, *, at_least_one: bool) -> int:
+    """A count as given, or a percentage of ``in_scope`` rounded down (to at least 1 when asked)."""
+    if isinstance(limit, int):
+        return limit
+    percent = int(limit.rstrip("%"))
+    value = percent * in_scope // 100
+    return max(1, value) if at_least_one and percent > 0 and in_scope > 0 else value
+
+
+def counts_as_error(outcome: Outcome) -> bool:
+    """A rejection other than a transient conflict, or a batch call that failed; never a skip or deferral."""
+    if outcome.outcome == "failed":
+        return True
+    return outcome.outcome == "rejected" and outcome.error_code not in UNCOUNTED_REJECTIONS
+
+
+class ErrorBudget:
+    """Errors allowed in this run; shared by the submitting threads."""
+
+    def __init__(self, allowed: int) -> None:
+        self._left = allowed
+        self._spent = 0
+        self._lock = threading.Lock()
+
+    @property
+    def exhausted(self) -> bool:
+        """More errors than allowed have happened: submit nothing more."""
+        with self._lock:
+            return self._left < 0
+
+    @property
+    def spent(self) -> int:
+        """Errors this run added."""
+        with self._lock:
+            return self._spent
+
+    def record(self, outcomes: Iterable[Outcome]) -> None:
+        """Count the errors among ``outcomes``."""
+        errors = sum(1 for outcome in outcomes if counts_as_error(outcome))
+        with self._lock:
+            self._left -= errors
+            self._spent += errors

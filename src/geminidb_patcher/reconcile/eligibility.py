@@ -1,0 +1,153 @@
+"""Scope and per-instance eligibility: every reason an instance may not be patched now, in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from geminidb_patcher.models import SUPPORTED_ENGINES, Selector
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, tag_filter
+from geminidb_patcher.reconcile.windows import (
+    DailyWindow,
+    WindowVerdict,
+    check_blackouts,
+    check_window,
+    estimated_duration,
+    parse_maintenance_window,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WindowChoice = DailyWindow | Literal["instance", "anytime"]
+
+
+def matches_name(pattern: str, name: str) -> bool:
+    """Huawei's name rule: exact match, or with a leading ``*`` a match anywhere in the name."""
+    return pattern[1:] in name if pattern.startswith("*") else pattern == name
+
+
+def selects(selector: Selector, instance: InstanceView, snapshot: FleetSnapshot) -> bool:
+    """Whether ``selector`` matches ``instance``; tag matches come from the snapshot's tag queries."""
+    return (
+        instance.id not in selector.exclude_ids
+        and (selector.engines is None or instance.engine in selector.engines)
+        and (selector.name is None or matches_name(selector.name, instance.name))
+        and (selector.modes is None or instance.mode in selector.modes)
+        and (not selector.tags or instance.id in snapshot.tagged.get(tag_filter(selector.tags), frozenset()))
+    )
+
+
+def latest_jobs(jobs: Iterable[JobView]) -> dict[str, JobView]:
+    """instance ID → its most recently started upgrade job."""
+    return {job.instance_id: job for job in sorted(jobs, key=lambda job: job.started_at or EPOCH)}
+
+
+def verify_failed(instance: InstanceView, last_job: JobView | None) -> bool:
+    """Its last upgrade job completed, yet the instance still offers a patch."""
+    return (
+        last_job is not None
+        and last_job.status == "Completed"
+        and instance.patch_available
+        and instance.engine in SUPPORTED_ENGINES
+    )
+
+
+def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView | None) -> tuple[str, str] | None:
+    """The first state check ``instance`` fails, as ``(reason, sentence)``; ``None`` when its state allows a patch."""
+    if instance.engine not in SUPPORTED_ENGINES:
+        return (
+            "unsupported_engine",
+            f"Engine '{instance.engine}' cannot be patched by the batch API (only Cassandra, Influx, Redis).",
+        )
+    if instance.status != "normal":
+        return f"status_{instance.status or 'unknown'}", f"Status is '{instance.status}'; patching needs 'normal'."
+    if instance.abnormal_parts:
+        return "abnormal_node", f"Not every node is healthy ({', '.join(instance.abnormal_parts)})."
+    job = snapshot.running_upgrades.get(instance.id)
+    if job is not None:
+        return "upgrade_running", f"Upgrade job {job} is already running for this instance."
+    task = snapshot.scheduled_upgrades.get(instance.id)
+    if task is not None:
+        return "upgrade_scheduled", f"A patch upgrade (task {task}) is already scheduled for its maintenance window."
+    if instance.actions:
+        return "busy", f"The instance is busy with {', '.join(instance.actions)}."
+    if not instance.patch_available:
+        return "no_patch_available", "Up to date: no patch is available for this instance."
+    if verify_failed(instance, last_job):
+        assert last_job is not None
+        return (
+            "verify_failed",
+            f"Upgrade job {last_job.id} completed, yet a patch is still available; check the instance before retrying.",
+        )
+    return None
+
+
+def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> tuple[str, str] | None:
+    """An instance whose last upgrade failed is not retried by itself; naming it in ``instance_ids`` retries it."""
+    if explicit or last_job is None or last_job.status != "Failed":
+        return None
+    if last_job.started_at is not None and last_job.started_at < since:
+        return None
+    why = f": {last_job.fail_reason}" if last_job.fail_reason else ""
+    return (
+        "last_upgrade_failed",
+        f"Upgrade job {last_job.id} failed{why}. Fix the cause, then retry it by naming it in instance_ids.",
+    )
+
+
+@dataclass(frozen=True)
+class PeerState:
+    """What the run saw of a DR peer, in whichever target it lives."""
+
+    patch_available: bool
+    upgrading: bool
+
+
+def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[str, str] | None:
+    """Standby first: a DR primary waits until its standby is patched and idle."""
+    if not instance.dr_peer_id or instance.dr_role == "standby":
+        return None
+    if instance.dr_role == "unknown":
+        return (
+            "dr_role_unknown",
+            (
+                f"It is in a disaster-recovery pair with {instance.dr_peer_id}, but its role is not reported; "
+                "patch the pair by hand, standby first."
+            ),
+        )
+    peer = peers.get(instance.dr_peer_id)
+    if peer is None:
+        return (
+            "waiting_for_dr_standby",
+            (
+                f"Its DR standby {instance.dr_peer_id} is not in any target of this run; add the standby's "
+                "region and project so it can be patched first."
+            ),
+        )
+    if peer.patch_available or peer.upgrading:
+        return "waiting_for_dr_standby", f"Its DR standby {instance.dr_peer_id} must be patched first."
+    return None
+
+
+def timing_check(
+    instance: InstanceView,
+    window: WindowChoice,
+    blackouts: list[tuple[datetime, datetime, str]],
+    now: datetime,
+) -> WindowVerdict | None:
+    """The blackouts, then the window, for as long as this instance's upgrade may take."""
+    needed = estimated_duration(instance)
+    verdict = check_blackouts(blackouts, now, needed)
+    if verdict is not None or window == "anytime":
+        return verdict
+    if window == "instance":
+        own = parse_maintenance_window(instance.maintenance_window)
+        if own is None:
+            return WindowVerdict(
+                "no_maintenance_window",
+                f"The instance reports no readable maintenance window ('{instance.maintenance_window}').",
+                None,
+            )
+        return check_window(own, now, needed, f"instance's maintenance window {instance.maintenance_window} UTC")
+    return check_window(window, now, needed, "requested window")

@@ -1,0 +1,66 @@
+"""Waves: wave k+1 opens when wave k is patched, baked and failure-free, judged from observations alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from geminidb_patcher.models import SUPPORTED_ENGINES, Wave, WaveStatus
+from geminidb_patcher.reconcile.eligibility import selects, verify_failed
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
+
+
+def wave_of(waves: Sequence[Wave], instance: InstanceView, snapshot: FleetSnapshot) -> int | None:
+    """Index of the first wave whose selector matches ``instance``."""
+    return next((index for index, wave in enumerate(waves) if selects(wave.selector, instance, snapshot)), None)
+
+
+def _needs_patch(instance: InstanceView) -> bool:
+    return instance.engine in SUPPORTED_ENGINES and instance.patch_available
+
+
+def _failed(instance: InstanceView, job: JobView | None) -> bool:
+    return job is not None and (job.status == "Failed" or verify_failed(instance, job))
+
+
+def _baking(job: JobView | None, now: datetime, bake: timedelta) -> bool:
+    return job is not None and job.status == "Completed" and job.ended_at is not None and now - job.ended_at < bake
+
+
+def wave_statuses(
+    waves: Sequence[Wave],
+    members: Mapping[int, list[InstanceView]],
+    latest: Mapping[str, JobView],
+    now: datetime,
+    bake: timedelta,
+) -> list[WaveStatus]:
+    """Each wave's progress; a wave is ready when every earlier wave is patched, baked and failure-free."""
+    statuses: list[WaveStatus] = []
+    blocker: str | None = None
+    for index, wave in enumerate(waves):
+        instances = members.get(index, [])
+        pending = sum(1 for i in instances if _needs_patch(i))
+        failed = sum(1 for i in instances if _failed(i, latest.get(i.id)))
+        baking = [latest[i.id] for i in instances if _baking(latest.get(i.id), now, bake)]
+        detail = blocker or f"Open: {pending} of {len(instances)} instances still need the patch."
+        statuses.append(
+            WaveStatus(
+                name=wave.name,
+                instances=len(instances),
+                pending=pending,
+                failed=failed,
+                ready=blocker is None,
+                detail=detail,
+            )
+        )
+        if blocker is not None:
+            continue
+        if failed:
+            blocker = f"Waiting: wave '{wave.name}' has {failed} failed upgrade(s); an operator must act."
+        elif pending:
+            blocker = f"Waiting: wave '{wave.name}' still has {pending} instance(s) to patch."
+        elif baking:
+            last_end = max(job.ended_at for job in baking if job.ended_at is not None)
+            opens = (last_end + bake).strftime("%Y-%m-%d %H:%M UTC")
+            blocker = f"Waiting: wave '{wave.name}' is baking until {opens}."
+    return statuses

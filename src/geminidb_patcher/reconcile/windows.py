@@ -1,0 +1,138 @@
+"""Maintenance windows, blackouts and upgrade-duration estimates: pure functions of time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from geminidb_patcher.models import Blackout, ExplicitWindow
+from geminidb_patcher.reconcile.snapshot import InstanceView
+
+_HHMM_RANGE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_NODE_COUNT = 3
+"""Assumed when ListInstances shows no nodes, so the estimate is never zero."""
+
+
+def estimated_duration(instance: InstanceView) -> timedelta:
+    """Upper-bound duration of a patch upgrade (see the README for the sources of each figure)."""
+    nodes = instance.node_count or DEFAULT_NODE_COUNT
+    if instance.engine == "redis":
+        return timedelta(seconds=900 + nodes * 120)  # basic components ~15 min, then 1-2 min per node
+    return timedelta(seconds=600 + nodes * 120)  # Cassandra's documented bound; Influx has none, use the same
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One occurrence of a window, in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class DailyWindow:
+    """A daily window in a time zone, optionally limited to some weekdays."""
+
+    start: time
+    end: time
+    zone: tzinfo
+    days: frozenset[int] | None = None
+
+    def openings(self, around: datetime) -> list[Opening]:
+        """Every occurrence starting from the day before ``around`` to eight days after, in order."""
+        local_today = around.astimezone(self.zone).date()
+        found = []
+        for offset in range(-1, 9):
+            day = local_today + timedelta(days=offset)
+            if self.days is not None and day.weekday() not in self.days:
+                continue
+            end_day = day + timedelta(days=1) if self.end <= self.start else day
+            start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(UTC)
+            end = datetime.combine(end_day, self.end, tzinfo=self.zone).astimezone(UTC)
+            if end > start:  # a window inside a DST gap has no length that day
+                found.append(Opening(start, end))
+        return found
+
+
+def parse_maintenance_window(text: str) -> DailyWindow | None:
+    """An instance's ``maintenance_window`` (``HH:MM-HH:MM``, UTC); ``None`` when absent or unreadable."""
+    match = _HHMM_RANGE.fullmatch(text.strip())
+    if not match:
+        return None
+    start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
+    if (start_h, start_m) == (end_h, end_m):
+        return None
+    return DailyWindow(time(start_h, start_m), time(end_h, end_m), UTC)
+
+
+def explicit_window(spec: ExplicitWindow) -> DailyWindow:
+    """The request's explicit window."""
+    days = frozenset(_WEEKDAYS.index(day) for day in spec.days) if spec.days else None
+    return DailyWindow(spec.start, spec.end, ZoneInfo(spec.timezone), days)
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    """Why an upgrade may not start now, and when it next could."""
+
+    reason: str
+    detail: str
+    next_opening: datetime | None
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
+
+
+def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: str) -> WindowVerdict | None:
+    """``None`` when ``now`` is inside ``window`` with at least ``needed`` left; otherwise the verdict."""
+    openings = window.openings(now)
+    following = next((o.start for o in openings if o.start > now), None)
+    current = next((o for o in openings if o.start <= now < o.end), None)
+    if current is None:
+        detail = f"Outside the {label}" + (f"; it next opens at {_when(following)}." if following else ".")
+        return WindowVerdict("outside_maintenance_window", detail, following)
+    left = current.end - now
+    if left < needed:
+        detail = f"Only {_minutes(left)} min left in the {label}; the upgrade may take up to {_minutes(needed)} min" + (
+            f". It next opens at {_when(following)}." if following else "."
+        )
+        return WindowVerdict("window_too_short", detail, following)
+    return None
+
+
+def merged_blackouts(blackouts: Iterable[Blackout]) -> list[tuple[datetime, datetime, str]]:
+    """Blackouts as sorted, non-overlapping ``(start, end, reason)`` spans in UTC."""
+    spans = sorted((b.start.astimezone(UTC), b.end.astimezone(UTC), b.reason) for b in blackouts)
+    merged: list[tuple[datetime, datetime, str]] = []
+    for start, end, reason in spans:
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            reasons = "; ".join(r for r in dict.fromkeys((last[2], reason)) if r)
+            merged[-1] = (last[0], max(last[1], end), reasons)
+        else:
+            merged.append((start, end, reason))
+    return merged
+
+
+def check_blackouts(
+    spans: list[tuple[datetime, datetime, str]], now: datetime, needed: timedelta
+) -> WindowVerdict | None:
+    """A verdict when ``now`` is inside a blackout, or an upgrade starting now could still run when one begins."""
+    for start, end, reason in spans:
+        if start < now + needed and now < end:
+            why = f" ({reason})" if reason else ""
+            if start <= now:
+                detail = f"A blackout{why} is in force until {_when(end)}."
+            else:
+                detail = f"An upgrade started now could still run when the blackout{why} begins at {_when(start)}."
+            return WindowVerdict("blackout", detail + f" Nothing is submitted before {_when(end)}.", end)
+    return None

@@ -1,0 +1,248 @@
+"""Planner rollout rules: DR order, rate limits, error budget, waves, pinned plans, targets, tags, job records."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from geminidb_patcher.models import RunRequest, Selector, Target, Wave
+from geminidb_patcher.reconcile.budget import resolve_limit
+from geminidb_patcher.reconcile.plan import plan_id
+from geminidb_patcher.reconcile.snapshot import tag_filter
+from tests.conftest import make_instance
+from tests.unit.test_plan import NOW, job, plan_of, snapshot
+
+
+def reasons(result: object) -> dict[str, str]:
+    return {hold.instance.name if hold.instance else hold.instance_id: hold.reason for hold in result.holds}  # type: ignore[attr-defined]
+
+
+def submitted(result: object) -> list[str]:
+    return [i.name for b in result.batches for i in b.instances]  # type: ignore[attr-defined]
+
+
+def dr_pair(rng: random.Random, *, standby_patch: bool = True, role: str = "slave") -> list[dict[str, object]]:
+    standby = make_instance(rng, name="standby")
+    primary = make_instance(rng, name="primary")
+    standby.update(
+        dr_instance_id=primary["id"], dual_active_info={"role": role, "destination_instance_id": primary["id"]}
+    )
+    primary.update(
+        dr_instance_id=standby["id"], dual_active_info={"role": "master", "destination_instance_id": standby["id"]}
+    )
+    standby["datastore"]["patch_available"] = standby_patch  # type: ignore[index]
+    return [standby, primary]
+
+
+def test_dr_standby_goes_first_and_the_primary_waits() -> None:
+    result = plan_of(snapshot(dr_pair(random.Random(1))))
+    assert submitted(result) == ["standby"]
+    assert reasons(result) == {"primary": "waiting_for_dr_standby"}
+
+
+def test_dr_primary_goes_once_the_standby_is_patched_and_idle() -> None:
+    pair = dr_pair(random.Random(2), standby_patch=False)
+    assert submitted(plan_of(snapshot(pair))) == ["primary"]
+    running = plan_of(snapshot(pair, running={pair[0]["id"]: "job-standby"}))  # type: ignore[dict-item]
+    assert reasons(running)["primary"] == "waiting_for_dr_standby"
+
+
+def test_dr_standby_in_another_target_is_found_and_missing_one_is_explained() -> None:
+    standby, primary = dr_pair(random.Random(3), standby_patch=False)
+    other = Target(region="eu-west-101", project_id="f" * 32)
+    result = plan_of([snapshot([primary]), snapshot([standby], target=other)])
+    assert "primary" in submitted(result)
+    alone = plan_of(snapshot([primary]))
+    assert reasons(alone) == {"primary": "waiting_for_dr_standby"}
+    assert "not in any target" in alone.holds[0].detail
+
+
+def test_dr_unknown_role_is_never_guessed() -> None:
+    standby, primary = dr_pair(random.Random(4))
+    standby["dual_active_info"] = {}
+    primary["dual_active_info"] = {}
+    assert set(reasons(plan_of(snapshot([standby, primary]))).values()) == {"dr_role_unknown"}
+
+
+def test_abnormal_node_and_group_are_skipped_with_the_part_named() -> None:
+    rng = random.Random(5)
+    node_down = make_instance(rng, name="node-down", abnormal_nodes=1)
+    result = plan_of(snapshot([node_down]))
+    assert reasons(result) == {"node-down": "abnormal_node"} and "node-0: abnormal" in result.holds[0].detail
+
+
+@pytest.mark.parametrize(
+    ("limit", "in_scope", "expected"),
+    [("25%", 3, 1), ("25%", 8, 2), ("0%", 5, 0), ("100%", 7, 7), (4, 2, 4), ("10%", 0, 0), ("99%", 1, 1)],
+)
+def test_max_in_flight_percent_rounds_down_but_keeps_one(limit: int | str, in_scope: int, expected: int) -> None:
+    assert resolve_limit(limit, in_scope, at_least_one=True) == expected
+
+
+def test_max_errors_percent_rounds_down_to_zero_on_small_fleets() -> None:
+    assert resolve_limit("10%", 5, at_least_one=False) == 0
+    assert resolve_limit("10%", 20, at_least_one=False) == 2
+
+
+def test_max_in_flight_counts_running_jobs_fleet_wide() -> None:
+    rng = random.Random(6)
+    fleet = [make_instance(rng, name=f"c{i}") for i in range(10)]
+    outside = make_instance(rng, name="outside", patch_available=False)
+    snap = snapshot([*fleet, outside], running={outside["id"]: "job-x", fleet[0]["id"]: "job-y"})
+    result = plan_of(snap, RunRequest(max_in_flight=4))
+    assert len(submitted(result)) == 2
+    assert sum(1 for h in result.holds if h.reason == "max_in_flight") == 7
+    assert result.rollout.in_flight_before == 2
+
+
+def test_max_in_flight_zero_pauses_everything() -> None:
+    rng = random.Random(7)
+    result = plan_of(snapshot([make_instance(rng) for _ in range(3)]), RunRequest(max_in_flight=0))
+    assert not result.batches and {h.reason for h in result.holds} == {"max_in_flight"}
+
+
+def test_error_budget_counts_failed_jobs_in_lookback_and_halts_when_exceeded() -> None:
+    rng = random.Random(8)
+    failed = make_instance(rng, name="failed")
+    fresh = [make_instance(rng, name=f"fresh{i}") for i in range(3)]
+    jobs = (job(failed, "Failed", NOW - timedelta(hours=2), NOW - timedelta(hours=1), fail_reason="disk"),)
+    snap = snapshot([failed, *fresh], jobs=jobs)
+    # one error, max_errors 1: not exceeded, the failed instance is not retried by itself
+    within = plan_of(snap, RunRequest(max_in_flight="100%", max_errors=1))
+    assert len(submitted(within)) == 3 and reasons(within) == {"failed": "last_upgrade_failed"}
+    assert "disk" in within.holds[0].detail
+    # one error, max_errors 0: exceeded, nothing goes
+    halted = plan_of(snap, RunRequest(max_in_flight="100%", max_errors=0))
+    assert not halted.batches and halted.rollout.error_budget_exhausted
+    assert {h.reason for h in halted.holds if h.instance_id != failed["id"]} == {"error_budget_exhausted"}
+    # the failure older than rollout_lookback no longer counts
+    later = plan_of(snap, RunRequest(max_in_flight="100%", rollout_lookback=timedelta(minutes=90)))
+    assert later.rollout.errors_before == 0 and len(submitted(later)) == 4
+
+
+def test_a_failure_resolved_by_a_later_completed_upgrade_does_not_count() -> None:
+    rng = random.Random(9)
+    instance = make_instance(rng, name="retried", patch_available=False)
+    jobs = (
+        job(instance, "Failed", NOW - timedelta(hours=5), NOW - timedelta(hours=4)),
+        job(instance, "Completed", NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
+    )
+    other = make_instance(rng, name="other")
+    result = plan_of(snapshot([instance, other], jobs=jobs), RunRequest(max_in_flight="100%"))
+    assert result.rollout.errors_before == 0 and submitted(result) == ["other"]
+
+
+def test_explicit_instance_ids_retry_a_failed_instance() -> None:
+    rng = random.Random(10)
+    failed = make_instance(rng, name="failed")
+    jobs = (job(failed, "Failed", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),)
+    result = plan_of(snapshot([failed], jobs=jobs), RunRequest(instance_ids=[failed["id"]], max_errors=1))
+    assert submitted(result) == ["failed"]
+
+
+def test_verify_failed_is_flagged_and_counts_as_an_error() -> None:
+    rng = random.Random(11)
+    stuck = make_instance(rng, name="stuck")
+    jobs = (job(stuck, "Completed", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),)
+    result = plan_of(snapshot([stuck], jobs=jobs), RunRequest(max_errors=1))
+    assert reasons(result) == {"stuck": "verify_failed"} and result.rollout.errors_before == 1
+
+
+def waves_request(**extra: object) -> RunRequest:
+    return RunRequest(
+        max_in_flight="100%",
+        max_errors=5,
+        bake=timedelta(hours=1),
+        waves=[
+            Wave(name="canary", selector=Selector(name="*canary")),
+            Wave(name="rest", selector=Selector(engines=["cassandra", "redis"])),
+        ],
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_wave_two_waits_for_wave_one_to_be_patched() -> None:
+    rng = random.Random(12)
+    fleet = [make_instance(rng, name="canary-1"), make_instance(rng, name="prod-1"), make_instance(rng, "influxdb")]
+    result = plan_of(snapshot(fleet), waves_request())
+    assert submitted(result) == ["canary-1"]
+    assert reasons(result)["prod-1"] == "wave_not_ready"
+    assert [h.reason for h in result.holds if h.instance and h.instance.engine == "influxdb"] == ["not_in_any_wave"]
+    assert [w.ready for w in result.rollout.waves] == [True, False]
+
+
+def test_wave_two_opens_exactly_when_the_bake_time_has_passed() -> None:
+    rng = random.Random(13)
+    canary = make_instance(rng, name="canary-1", patch_available=False)
+    prod = make_instance(rng, name="prod-1")
+    ended = NOW - timedelta(hours=1)
+    jobs = (job(canary, "Completed", ended - timedelta(minutes=20), ended),)
+    baked = plan_of(snapshot([canary, prod], jobs=jobs), waves_request())
+    assert submitted(baked) == ["prod-1"]
+    baking = plan_of(snapshot([canary, prod], jobs=jobs), waves_request(), now=NOW - timedelta(seconds=1))
+    assert reasons(baking)["prod-1"] == "wave_not_ready" and "baking until" in baking.holds[-1].detail
+
+
+def test_a_failure_in_wave_one_blocks_wave_two() -> None:
+    rng = random.Random(14)
+    canary = make_instance(rng, name="canary-1")
+    prod = make_instance(rng, name="prod-1")
+    jobs = (job(canary, "Failed", NOW - timedelta(hours=3), NOW - timedelta(hours=2)),)
+    result = plan_of(snapshot([canary, prod], jobs=jobs), waves_request())
+    assert reasons(result) == {"canary-1": "last_upgrade_failed", "prod-1": "wave_not_ready"}
+    assert "failed" in result.rollout.waves[1].detail
+
+
+def test_tags_select_through_the_snapshot_tag_matches() -> None:
+    rng = random.Random(15)
+    a, b = make_instance(rng, name="a"), make_instance(rng, name="b")
+    tags = {"tier": ["canary"]}
+    snap = snapshot([a, b], tagged={tag_filter(tags): frozenset({b["id"]})})
+    result = plan_of(snap, RunRequest(selector=Selector(tags=tags), max_in_flight="100%"))
+    assert submitted(result) == ["b"]
+
+
+def test_modes_select_by_instance_mode() -> None:
+    rng = random.Random(16)
+    fleet = [make_instance(rng, "redis", name="rc", mode="RedisCluster"), make_instance(rng, "redis", name="rp")]
+    result = plan_of(snapshot(fleet), RunRequest(selector=Selector(modes=["RedisCluster"]), max_in_flight="100%"))
+    assert submitted(result) == ["rc"]
+
+
+def test_plan_id_is_stable_and_changes_with_versions() -> None:
+    rng = random.Random(17)
+    fleet = [make_instance(rng, name=f"c{i}") for i in range(12)]
+    first = plan_of(snapshot(fleet))
+    again = plan_of(snapshot(list(reversed(fleet))))
+    assert first.plan_id == again.plan_id == plan_id(first.batches)
+    fleet[0]["datastore"]["whole_version"] = "3.11.9.9"
+    assert plan_of(snapshot(fleet)).plan_id != first.plan_id
+
+
+def test_not_found_ids_are_reported_once_across_targets() -> None:
+    rng = random.Random(18)
+    a = make_instance(rng, name="a")
+    other = Target(region="eu-west-101", project_id="f" * 32)
+    ghost = "0" * 32 + "in06"
+    result = plan_of([snapshot([a]), snapshot([], target=other)], RunRequest(instance_ids=[a["id"], ghost]))
+    assert reasons(result) == {ghost: "not_found"} and submitted(result) == ["a"]
+
+
+def test_job_records_hold_running_jobs_and_those_ended_within_lookback() -> None:
+    rng = random.Random(19)
+    done, old, failed = (make_instance(rng, name=n, patch_available=False) for n in ("done", "old", "failed"))
+    jobs = (
+        job(done, "Completed", NOW - timedelta(minutes=50), NOW - timedelta(minutes=30)),
+        job(old, "Completed", NOW - timedelta(hours=5), NOW - timedelta(hours=4)),
+        job(failed, "Failed", NOW - timedelta(minutes=40), NOW - timedelta(minutes=10), fail_reason="timeout"),
+    )
+    busy = make_instance(rng, name="busy")
+    result = plan_of(snapshot([done, old, failed, busy], running={busy["id"]: "job-busy"}, jobs=jobs))
+    records = {(r.instance_id, r.status, r.fail_reason) for r in result.jobs}
+    assert records == {
+        (done["id"], "Completed", None),
+        (failed["id"], "Failed", "timeout"),
+        (busy["id"], "Running", None),
+    }

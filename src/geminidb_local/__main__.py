@@ -42,7 +42,18 @@ def _table(report: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
     counts = ", ".join(f"{kind} {n}" for kind, n in report["counts"].items() if n)
-    return "\n".join([*lines, f"  → {counts}"])
+    summary = [f"  → {counts}"]
+    rollout = report.get("rollout")
+    if rollout:
+        summary.append(
+            f"  → plan {report['plan_id']}; in flight before {rollout['in_flight_before']}, "
+            f"max_in_flight {rollout['max_in_flight']}; errors {rollout['errors_before']}+"
+            f"{rollout['errors_this_run']} of max_errors {rollout['max_errors']}"
+        )
+    jobs = Counter(job["status"] for job in report.get("jobs", []))
+    if jobs:
+        summary.append(f"  → upgrade jobs seen: {dict(jobs)}")
+    return "\n".join([*lines, *summary])
 
 
 @contextlib.contextmanager
@@ -91,7 +102,7 @@ def demo() -> int:
 
         simulator.state.clock.advance(UPGRADE_HOURS * 3600)
         with LocalGateway(handler) as gateway:
-            body = json.dumps({"mode": "plan"}).encode()
+            body = json.dumps({"mode": "plan", "lookback": f"PT{UPGRADE_HOURS + 1}H"}).encode()
             headers = {
                 "Content-Type": "application/json",
                 **sign_headers(webhook_secret, "msg_demo_1", int(time.time()), body),

@@ -126,7 +126,9 @@ class Runtime:
         values = self.secrets.get()
         return GeminiDBClient(
             http=self.http,
-            endpoint=self.settings.endpoint_override or geminidb_endpoint(target.region),
+            endpoint=self.settings.region_endpoints.get(target.region)
+            or self.settings.endpoint_override
+            or geminidb_endpoint(target.region),
             project_id=target.project_id,
             auth=self._authenticator(target, values),
             sleep=self._sleep,

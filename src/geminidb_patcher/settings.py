@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from geminidb_patcher.models import MAX_BLACKOUTS, Blackout, Target
 ENV_REGION = "HUAWEICLOUD_REGION"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
 ENV_ENDPOINT = "GEMINIDB_ENDPOINT"
+ENV_ENDPOINTS = "GEMINIDB_ENDPOINTS"
 ENV_IAM_ENDPOINT = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
 ENV_SECRET_ID = "PATCHER_SECRET_ID"
 ENV_NOTIFY_URL = "NOTIFY_WEBHOOK_URL"
@@ -38,6 +40,7 @@ class Settings:
 
     default_target: Target | None
     endpoint_override: str | None
+    region_endpoints: dict[str, str]
     iam_endpoint_override: str | None
     secret_id: str | None
     notify_url: str | None
@@ -70,6 +73,26 @@ def _number(environ: Mapping[str, str], name: str, default: float, low: float, h
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}")
     return value
+
+
+def _region_endpoints(environ: Mapping[str, str]) -> dict[str, str]:
+    raw = environ.get(ENV_ENDPOINTS) or ""
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_ENDPOINTS} must be a JSON object of region to URL") from None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        raise ConfigError(f"{ENV_ENDPOINTS} must be a JSON object of region to URL")
+    endpoints = {}
+    for region, url in parsed.items():
+        try:
+            check_region(region)
+        except ValueError:
+            raise ConfigError(f"{ENV_ENDPOINTS} has a key that is not a region") from None
+        endpoints[region] = check_url(ENV_ENDPOINTS, url)
+    return endpoints
 
 
 def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
@@ -106,6 +129,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         default_target=target,
         endpoint_override=check_url(ENV_ENDPOINT, endpoint) if endpoint else None,
+        region_endpoints=_region_endpoints(environ),
         iam_endpoint_override=check_url(ENV_IAM_ENDPOINT, iam_endpoint) if iam_endpoint else None,
         secret_id=environ.get(ENV_SECRET_ID) or None,
         notify_url=check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None,

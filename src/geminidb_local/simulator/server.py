@@ -21,7 +21,10 @@ from geminidb_local.simulator.fleet import Fleet, parse_fleet
 from geminidb_local.simulator.gateway import Gateway
 
 CONTROL_PREFIX = "/_sim/"
-_API_PATH = re.compile(r"^/v3/(?P<project>[^/]+)(?P<suffix>/instances|/instances/db-upgrade|/jobs|/scheduled-jobs)$")
+_API_PATH = re.compile(
+    r"^/v3/(?P<project>[^/]+)"
+    r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs)$"
+)
 _READY_TIMEOUT = 5.0
 
 

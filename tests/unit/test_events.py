@@ -11,7 +11,7 @@ from geminidb_patcher.handler import InvalidRunRequestError, _parse_direct, is_h
 from geminidb_patcher.models import RunRequest
 from tests.conftest import EVENTS, load_event
 
-VALID_DIRECT = ["schedule-plan.json", "schedule-apply.json", "direct-apply-selector.json"]
+VALID_DIRECT = ["schedule-plan.json", "schedule-apply.json", "schedule-rollout.json", "direct-apply-selector.json"]
 INVALID_DIRECT = {
     "schedule-unknown-field.json": "dry_run",
     "schedule-bad-mode.json": "mode",
@@ -19,6 +19,7 @@ INVALID_DIRECT = {
     "direct-bad-instance-id.json": "instance_ids.0",
     "direct-bad-engine.json": "selector.engines.0",
     "direct-bad-target.json": "targets.0.project_id",
+    "schedule-bad-window.json": "window",
 }
 HTTP_EVENTS = [
     "webhook-run.json",

@@ -89,7 +89,7 @@ def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> 
         return None
     if last_job.started_at is not None and last_job.started_at < since:
         return None
-    why = f": {last_job.fail_reason}" if last_job.fail_reason else ""
+    why = f": {last_job.fail_reason.rstrip('.')}" if last_job.fail_reason else ""
     return (
         "last_upgrade_failed",
         f"Upgrade job {last_job.id} failed{why}. Fix the cause, then retry it by naming it in instance_ids.",

@@ -25,6 +25,7 @@ TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/-]{1,128}$
 TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/ -]{0,255}$")]
 Limit = Annotated[int, Field(ge=0, le=100_000)] | Annotated[str, StringConstraints(pattern=r"^(100|[1-9]?[0-9])%$")]
 """A count, or a percentage of the instances in scope such as ``"25%"``."""
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_INSTANCE_IDS = 1000
 MAX_TARGETS = 20
@@ -133,6 +134,9 @@ class RunRequest(_Strict):
         default=timedelta(days=7), description="How far back failed jobs count against max_errors (≤ 30 days)."
     )
     expected_plan_id: Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16}$")] | None = None
+    notify: Annotated[list[ChannelName], Field(max_length=20)] | bool = Field(
+        default=True, description="false: no notifications; a list: only these configured channels."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

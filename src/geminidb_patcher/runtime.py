@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import requests
+from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.huawei.auth import (
     AkSkAuth,
@@ -23,12 +24,15 @@ from geminidb_patcher.huawei.endpoints import geminidb_endpoint, iam_endpoint
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
 from geminidb_patcher.models import Target
-from geminidb_patcher.notify.base import Channel, Sender
-from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
+from geminidb_patcher.notify.base import Sender
+from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
+from geminidb_patcher.notify.dispatch import Notifier
+from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings
 from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
 from geminidb_patcher.service import Patcher
 from geminidb_patcher.settings import Settings, load_settings
+from geminidb_patcher.telemetry import logger, metrics
 
 TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
 
@@ -134,14 +138,34 @@ class Runtime:
             sleep=self._sleep,
         )
 
-    def channels(self, values: SecretValues) -> list[Channel]:
-        """The configured notification channels."""
-        if not self.settings.notify_url:
-            return []
-        sender = Sender(self.session, sleep=self._sleep)
-        return [
-            JsonWebhookChannel("webhook", self.settings.notify_url, values.notify_webhook_secret, sender, time.time)
-        ]
+    def notifier(self, values: SecretValues) -> Notifier:
+        """The configured channels (environment, then the secret's ``NOTIFY_CHANNELS``) behind one notifier."""
+        configs = list(self.settings.channels)
+        problems: list[tuple[str, str]] = []
+        if values.notify_channels:
+            try:
+                configs += parse_channels(values.notify_channels, "the secret's NOTIFY_CHANNELS")
+            except ChannelConfigError as error:
+                problems.append(("NOTIFY_CHANNELS", str(error)))
+        tools = ChannelTools(
+            sender=Sender(self.session, sleep=self._sleep),
+            http=self.http,
+            auth_for=lambda target: self._authenticator(target, values),
+            clock=time.time,
+        )
+        channels, invalid = build_channels(configs, values, tools)
+        seen: set[str] = set()
+        unique = []
+        for channel in channels:
+            if channel.name in seen:
+                invalid.append((channel.name, "a second channel with this name is ignored"))
+                continue
+            seen.add(channel.name)
+            unique.append(channel)
+        for name, problem in problems + invalid:
+            logger.error("notification_channel_invalid", extra={"channel": name, "problem": problem})
+            metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
+        return Notifier(unique, all_failed_fails_run=self.settings.notify_failure_fails_run)
 
     def patcher(self) -> Patcher:
         """A patcher wired to the current secrets."""
@@ -149,7 +173,7 @@ class Runtime:
             clients=self.client,
             default_target=self.settings.default_target,
             act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
-            channels=self.channels(self.secrets.get()),
+            notifier=self.notifier(self.secrets.get()),
             clock=self.clock,
             blackouts=self.settings.blackouts,
         )

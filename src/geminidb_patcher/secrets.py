@@ -35,6 +35,9 @@ class SecretValues:
     huaweicloud_iam_agency_name: str | None = None
     webhook_secret: str | None = None
     notify_webhook_secret: str | None = None
+    notify_channels: str | None = None
+    notify_values: tuple[tuple[str, str], ...] = ()
+    """Every other ``NOTIFY_*`` value: channel URLs and signing secrets that channels refer to by name."""
 
     def __repr__(self) -> str:
         present = [f.name for f in fields(self) if getattr(self, f.name)]
@@ -43,12 +46,28 @@ class SecretValues:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> SecretValues:
         """Pick the known names (upper case, as environment variables are written) out of ``values``."""
-        picked = {}
+        picked: dict[str, object] = {}
         for field in fields(cls):
             value = values.get(field.name.upper())
             if isinstance(value, str) and value:
                 picked[field.name] = value
-        return cls(**picked)
+        named = {field.name.upper() for field in fields(cls)}
+        picked["notify_values"] = tuple(
+            sorted(
+                (key, value)
+                for key, value in values.items()
+                if key.startswith("NOTIFY_") and key not in named and isinstance(value, str) and value
+            )
+        )
+        return cls(**picked)  # type: ignore[arg-type]
+
+    def notify_value(self, name: str) -> str | None:
+        """A ``NOTIFY_*`` value by its name."""
+        named = name.lower()
+        if named != "notify_values" and named in {f.name for f in fields(self)}:
+            value = getattr(self, named)
+            return value if isinstance(value, str) else None
+        return dict(self.notify_values).get(name)
 
     def webhook_secrets(self) -> list[str]:
         """Every accepted webhook secret: several, space-separated, while one is rotated."""
@@ -56,7 +75,8 @@ class SecretValues:
 
     def all_values(self) -> list[str]:
         """Every non-empty secret value, for redaction checks."""
-        return [value for f in fields(self) if (value := getattr(self, f.name))]
+        plain = [value for f in fields(self) if f.name != "notify_values" and (value := getattr(self, f.name))]
+        return plain + [value for _, value in self.notify_values]
 
 
 class SecretSource(Protocol):

@@ -22,7 +22,7 @@ from geminidb_patcher.models import (
     TargetError,
     Trigger,
 )
-from geminidb_patcher.notify.base import Channel, NotificationError
+from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter, outcome_for
 from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error
 from geminidb_patcher.reconcile.observe import observe
@@ -124,14 +124,14 @@ class Patcher:
         clients: Callable[[Target], GeminiDBPort],
         default_target: Target | None,
         act_settings: ActSettings,
-        channels: list[Channel],
+        notifier: Notifier,
         clock: Callable[[], datetime],
         blackouts: Sequence[Blackout] = (),
     ) -> None:
         self._clients = clients
         self._default_target = default_target
         self._act_settings = act_settings
-        self._channels = channels
+        self._notifier = notifier
         self._clock = clock
         self._blackouts = tuple(blackouts)
 
@@ -174,6 +174,10 @@ class Patcher:
         notes = []
         if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
             notes.append("Duplicate instance_ids were removed.")
+        if isinstance(request.notify, list):
+            unknown = sorted(set(request.notify) - set(self._notifier.names))
+            if unknown:
+                notes.append(f"notify names channels that are not configured: {', '.join(unknown)}.")
         rollout = None
         if result is not None:
             spent = sum(1 for outcome in outcomes if counts_as_error(outcome))
@@ -199,7 +203,7 @@ class Patcher:
             rollout=rollout,
             jobs=list(result.jobs) if result else [],
         )
-        self._publish(report)
+        self._publish(report, request)
         return report
 
     @staticmethod
@@ -226,17 +230,9 @@ class Patcher:
         acted, raw = submitter.run(result.batches)
         return held + acted, raw
 
-    def _publish(self, report: RunReport) -> None:
-        body = report.model_dump_json().encode()
+    def _publish(self, report: RunReport, request: RunRequest) -> None:
         logger.info("run_report", extra={"run_report": report.model_dump(mode="json")})
         for kind, count in report.counts.items():
             metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
         metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))
-        for channel in self._channels:
-            try:
-                channel.send(report, body)
-            except NotificationError as error:
-                logger.warning("notification_failed", extra={"channel": channel.name, "error": str(error)})
-                metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
-            else:
-                logger.info("notification_sent", extra={"channel": channel.name})
+        self._notifier.deliver(report, request.notify)

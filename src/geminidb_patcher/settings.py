@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.models import MAX_BLACKOUTS, Blackout, Target
+from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
 
 ENV_REGION = "HUAWEICLOUD_REGION"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
@@ -19,6 +20,9 @@ ENV_ENDPOINTS = "GEMINIDB_ENDPOINTS"
 ENV_IAM_ENDPOINT = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
 ENV_SECRET_ID = "PATCHER_SECRET_ID"
 ENV_NOTIFY_URL = "NOTIFY_WEBHOOK_URL"
+ENV_NOTIFY_CHANNELS = "NOTIFY_CHANNELS"
+ENV_NOTIFY_FAILS_RUN = "NOTIFY_FAILURE_FAILS_RUN"
+NOTIFY_WEBHOOK_SECRET_NAME = "NOTIFY_WEBHOOK_SECRET"
 ENV_SUBMIT_CONCURRENCY = "SUBMIT_CONCURRENCY"
 ENV_DEADLINE_MARGIN_MS = "DEADLINE_MARGIN_MS"
 ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
@@ -50,6 +54,8 @@ class Settings:
     read_timeout: float
     webhook_tolerance_seconds: int
     blackouts: tuple[Blackout, ...] = ()
+    channels: tuple[ChannelConfig, ...] = ()
+    notify_failure_fails_run: bool = False
 
 
 def check_url(name: str, value: str) -> str:
@@ -112,6 +118,31 @@ def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
     return tuple(parsed)
 
 
+def channel_configs(environ: Mapping[str, str], notify_url: str | None) -> tuple[ChannelConfig, ...]:
+    """``NOTIFY_CHANNELS`` (JSON), plus the single ``NOTIFY_WEBHOOK_URL`` as a channel named ``webhook``."""
+    raw = environ.get(ENV_NOTIFY_CHANNELS) or ""
+    try:
+        configured = parse_channels(raw, ENV_NOTIFY_CHANNELS) if raw.strip() else []
+    except ChannelConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    if notify_url:
+        if any(channel.name == "webhook" for channel in configured):
+            raise ConfigError(f"{ENV_NOTIFY_URL} adds a channel named 'webhook'; {ENV_NOTIFY_CHANNELS} has one too")
+        configured.append(
+            ChannelConfig(
+                name="webhook", type="webhook", url=notify_url, secret=NOTIFY_WEBHOOK_SECRET_NAME, notify_on="always"
+            )
+        )
+    return tuple(configured)
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = (environ.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false")
+    return raw in ("true", "1", "yes")
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable."""
     region, project_id = environ.get(ENV_REGION), environ.get(ENV_PROJECT_ID)
@@ -139,4 +170,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         read_timeout=_number(environ, ENV_READ_TIMEOUT, 20, 0.1, 120),
         webhook_tolerance_seconds=int(_number(environ, ENV_WEBHOOK_TOLERANCE, 300, 1, 3600)),
         blackouts=_blackouts(environ),
+        channels=channel_configs(environ, check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None),
+        notify_failure_fails_run=_flag(environ, ENV_NOTIFY_FAILS_RUN),
     )

@@ -17,3 +17,10 @@ def geminidb_endpoint(region: str) -> str:
 def iam_endpoint(region: str) -> str:
     """Base URL of the regional IAM endpoint, where project-scoped tokens are issued."""
     return f"https://iam.{region}.{_domain(region)}"
+
+
+def smn_endpoint(region: str) -> str:
+    """Base URL of Simple Message Notification in ``region`` (cn-north-2 lives under ``.cn``)."""
+    if region == "cn-north-2":
+        return "https://smn.cn-north-2.myhuaweicloud.cn"
+    return f"https://smn.{region}.{_domain(region)}"

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
 
 from geminidb_patcher.models import RunReport
+from geminidb_patcher.notify.digest import Digest, NotifyOn
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "geminidb-patcher/0.1"
+ResponseCheck = Callable[[bytes], str | None]
+"""Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
 
 
 class NotificationError(Exception):
-    """A channel could not deliver; the message names the channel and status, never its URL or key."""
+    """A channel could not deliver; the message names the channel and the problem, never its URL or key."""
+
+    def __init__(self, channel: str, problem: str, attempts: int) -> None:
+        super().__init__(f"channel {channel}: {problem} after {attempts} attempt(s)")
+        self.problem = problem
+        self.attempts = attempts
 
 
 class Channel(Protocol):
@@ -26,14 +36,42 @@ class Channel(Protocol):
         """How logs and metrics refer to the channel; never its URL."""
         ...
 
-    def send(self, report: RunReport, report_json: bytes) -> None:
-        """Deliver the report, or raise ``NotificationError``."""
+    @property
+    def notify_on(self) -> NotifyOn:
+        """Which runs it wants."""
         ...
+
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Deliver; return the attempts it took, or raise ``NotificationError``."""
+        ...
+
+
+def json_body(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, as the size limits are counted."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_code_check(*keys: str) -> ResponseCheck:
+    """A check for vendors that answer 200 with ``{"code": 0}`` / ``{"errcode": 0}`` on success."""
+
+    def check(body: bytes) -> str | None:
+        try:
+            parsed = json.loads(body or b"{}")
+        except ValueError:
+            return "unreadable answer"
+        if not isinstance(parsed, dict):
+            return "unreadable answer"
+        for key in keys:
+            if key in parsed and parsed[key] not in (0, "0"):
+                return f"{key} {parsed[key]}"
+        return None
+
+    return check
 
 
 @dataclass(frozen=True)
 class Sender:
-    """POSTs with explicit timeouts; retries connection errors, 429 and 5xx with backoff."""
+    """POSTs with explicit timeouts; retries connection errors, 429 and 5xx with exponential backoff."""
 
     session: requests.Session
     attempts: int = 3
@@ -41,22 +79,33 @@ class Sender:
     timeout: tuple[float, float] = (3.05, 10.0)
     sleep: Callable[[float], None] = time.sleep
 
-    def post(self, channel: str, url: str, body: bytes, headers: dict[str, str]) -> None:
-        """Deliver ``body`` or raise ``NotificationError``."""
+    def post(
+        self,
+        channel: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        check: ResponseCheck | None = None,
+    ) -> int:
+        """Deliver ``body``; return the attempts used, or raise ``NotificationError``."""
+        sent_headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **(headers or {})}
         problem = "no attempt"
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.session.post(
-                    url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                    url, data=body, headers=sent_headers, timeout=self.timeout, allow_redirects=False
                 )
             except requests.RequestException as exc:
                 problem = type(exc).__name__
             else:
                 if 200 <= response.status_code < 300:
-                    return
+                    refused = check(response.content) if check else None
+                    if refused is None:
+                        return attempt
+                    raise NotificationError(channel, f"refused: {refused}", attempt)
                 problem = f"HTTP {response.status_code}"
                 if response.status_code not in RETRY_STATUSES:
-                    break
+                    raise NotificationError(channel, problem, attempt)
             if attempt < self.attempts:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
-        raise NotificationError(f"channel {channel}: {problem}")
+        raise NotificationError(channel, problem, self.attempts)

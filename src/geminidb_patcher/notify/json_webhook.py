@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import Sender
+from geminidb_patcher.notify.digest import Digest, NotifyOn
 from geminidb_patcher.webhook_auth import sign_headers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class JsonWebhookChannel:
     """POSTs the report as JSON; ``webhook-id`` is the run ID, so receivers can de-duplicate."""
 
@@ -19,13 +20,13 @@ class JsonWebhookChannel:
     secret: str | None
     sender: Sender
     clock: Callable[[], float]
+    notify_on: NotifyOn = "always"
 
     def __repr__(self) -> str:
         return f"JsonWebhookChannel(name={self.name!r})"
 
-    def send(self, report: RunReport, report_json: bytes) -> None:
-        """Sign and deliver."""
-        headers = {"Content-Type": "application/json", "User-Agent": "geminidb-patcher/0.1"}
-        if self.secret:
-            headers |= sign_headers(self.secret, report.run_id, int(self.clock()), report_json)
-        self.sender.post(self.name, self.url, report_json, headers)
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Sign and deliver the whole report."""
+        body = report.model_dump_json().encode()
+        headers = sign_headers(self.secret, report.run_id, int(self.clock()), body) if self.secret else {}
+        return self.sender.post(self.name, self.url, body, headers)

@@ -1,0 +1,146 @@
+"""One channel-neutral digest of a run, and the rule that fits it into a channel's size limit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from geminidb_patcher.models import Outcome, RunReport
+
+Severity = Literal["ok", "warning", "failure"]
+NotifyOn = Literal["always", "changes", "failures"]
+PER_INSTANCE = ("submitted", "rejected", "failed")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and its lines, e.g. ``Rejected (2)`` and one line per instance."""
+
+    heading: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What every channel shows, before formatting."""
+
+    title: str
+    severity: Severity
+    counts: tuple[tuple[str, int], ...]
+    sections: tuple[Section, ...]
+    footer: str
+
+    @property
+    def counts_line(self) -> str:
+        """``submitted 3 · skipped 2``: the non-zero counts."""
+        return " · ".join(f"{kind} {count}" for kind, count in self.counts if count) or "nothing in scope"
+
+
+def _scope(report: RunReport) -> str:
+    targets = report.targets
+    if len(targets) == 1:
+        return f"{targets[0].region}/{targets[0].project_id[:8]}…"
+    return f"{len(targets)} targets"
+
+
+def _instance_line(outcome: Outcome) -> str:
+    name = outcome.instance_name or outcome.instance_id
+    where = f"{name} ({outcome.engine or '?'})"
+    if outcome.outcome == "submitted":
+        return f"{where}: job {outcome.job_id}"
+    return f"{where}: {outcome.error_code or 'error'} {outcome.error_message or ''}".rstrip()
+
+
+def _grouped(outcomes: Sequence[Outcome]) -> tuple[str, ...]:
+    reasons = Counter(outcome.reason or "unspecified" for outcome in outcomes)
+    return tuple(f"{reason}: {count}" for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def has_failures(report: RunReport) -> bool:
+    """Something went wrong: a rejection, a failed call or job, an unreadable target, a spent error budget."""
+    return bool(
+        report.counts.get("rejected")
+        or report.counts.get("failed")
+        or report.errors
+        or any(job.status == "Failed" for job in report.jobs)
+        or (report.rollout is not None and report.rollout.error_budget_exhausted)
+    )
+
+
+def has_changes(report: RunReport) -> bool:
+    """Something happened: an instance was submitted, rejected or failed, or an upgrade job ended."""
+    return bool(
+        report.counts.get("submitted")
+        or has_failures(report)
+        or any(job.status in ("Completed", "Failed") for job in report.jobs)
+    )
+
+
+def worth_sending(report: RunReport, notify_on: NotifyOn) -> bool:
+    """Whether a channel with ``notify_on`` gets this run's digest."""
+    if notify_on == "always":
+        return True
+    return has_failures(report) if notify_on == "failures" else has_changes(report)
+
+
+def build_digest(report: RunReport) -> Digest:
+    """Title, counts, one line per submitted/rejected/failed instance, grouped holds, ended jobs, the run id."""
+    severity: Severity = "failure" if has_failures(report) else "ok"
+    if severity == "ok" and report.counts.get("deferred"):
+        severity = "warning"
+    sections: list[Section] = []
+    for kind in PER_INSTANCE:
+        chosen = [o for o in report.outcomes if o.outcome == kind]
+        if chosen:
+            sections.append(Section(f"{kind.capitalize()} ({len(chosen)})", tuple(map(_instance_line, chosen))))
+    for kind in ("skipped", "deferred"):
+        chosen = [o for o in report.outcomes if o.outcome == kind]
+        if chosen:
+            sections.append(Section(f"{kind.capitalize()} ({len(chosen)}) by reason", _grouped(chosen)))
+    ended = [job for job in report.jobs if job.status in ("Completed", "Failed")]
+    if ended:
+        lines = tuple(
+            f"{job.instance_name or job.instance_id}: {job.status}"
+            + (f" ({job.fail_reason})" if job.fail_reason else "")
+            for job in sorted(ended, key=lambda job: (job.status != "Failed", job.instance_name or ""))
+        )
+        sections.append(Section(f"Upgrade jobs ended since the last period ({len(ended)})", lines))
+    if report.errors:
+        lines = tuple(f"{e.region}/{e.project_id}: {e.error_code or ''} {e.error_message}" for e in report.errors)
+        sections.append(Section(f"Targets not observed ({len(report.errors)})", lines))
+    if report.notes:
+        sections.append(Section("Notes", tuple(report.notes)))
+    footer = f"Run {report.run_id}" + (f" · plan {report.plan_id}" if report.plan_id else "")
+    footer += f" · {report.started_at:%Y-%m-%d %H:%M} UTC"
+    return Digest(
+        title=f"GeminiDB patch {report.mode} ({report.trigger}) · {_scope(report)}",
+        severity=severity,
+        counts=tuple((kind, count) for kind, count in report.counts.items()),
+        sections=tuple(sections),
+        footer=footer,
+    )
+
+
+def fit_lines(lines: Sequence[str], budget: int, measure: Callable[[str], int], joiner: str = "\n") -> str:
+    """As many whole lines as fit in ``budget``, then ``… and N more``; never over budget.
+
+    ``measure`` must add up over concatenation (``len``, UTF-8 bytes), so each line is measured once.
+    """
+    sep = measure(joiner)
+    used = [0]  # used[k]: size of the first k lines joined
+    for index, line in enumerate(lines):
+        used.append(used[-1] + measure(line) + (sep if index else 0))
+    if used[-1] <= budget:
+        return joiner.join(lines)
+    for keep in range(len(lines) - 1, -1, -1):
+        more = f"… and {len(lines) - keep} more"
+        if used[keep] + (sep if keep else 0) + measure(more) <= budget:
+            return joiner.join([*lines[:keep], more])
+    return ""
+
+
+def utf8_size(text: str) -> int:
+    """Bytes in UTF-8, for the channels that count bytes."""
+    return len(text.encode())

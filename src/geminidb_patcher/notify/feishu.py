@@ -1,0 +1,75 @@
+"""Feishu / Lark custom bot: an interactive card, signed when the bot has a secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from geminidb_patcher.models import RunReport
+from geminidb_patcher.notify.base import Sender, json_body, json_code_check
+from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.layout import section_texts, within_limit
+
+PAYLOAD_LIMIT = 20_000
+"""Feishu refuses custom-bot requests over 20 KB."""
+TEMPLATES = {"ok": "green", "warning": "orange", "failure": "red"}
+
+
+def feishu_sign(secret: str, timestamp: int) -> str:
+    """Feishu's signature: HMAC-SHA256 keyed with ``"{timestamp}\\n{secret}"`` over an empty message, base64."""
+    key = f"{timestamp}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+
+
+def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
+    """The card message, cut so the JSON payload stays within ``limit`` bytes (room is left for the signature)."""
+
+    def build(budget: int) -> dict[str, Any]:
+        elements: list[dict[str, Any]] = [
+            {"tag": "div", "text": {"tag": "lark_md", "content": f"**{digest.counts_line}**"}}
+        ]
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ")
+        for section, text in zip(digest.sections, texts, strict=True):
+            elements.append({"tag": "hr"})
+            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{section.heading}**\n{text}"}})
+        elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": digest.footer}]})
+        return {
+            "msg_type": "interactive",
+            "card": {
+                "config": {"wide_screen_mode": True},
+                "header": {
+                    "template": TEMPLATES[digest.severity],
+                    "title": {"tag": "plain_text", "content": digest.title},
+                },
+                "elements": elements,
+            },
+        }
+
+    return within_limit(limit - 100, build, lambda payload: len(json_body(payload)))
+
+
+@dataclass(frozen=True, repr=False)
+class FeishuChannel:
+    """A custom-bot webhook URL, and its signing secret when "signature verification" is on."""
+
+    name: str
+    url: str
+    secret: str | None
+    sender: Sender
+    clock: Callable[[], float]
+    notify_on: NotifyOn = "changes"
+
+    def __repr__(self) -> str:
+        return f"FeishuChannel(name={self.name!r})"
+
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Render, sign and deliver; Feishu answers 200 with ``code`` 0 on success."""
+        payload = render(digest)
+        if self.secret:
+            timestamp = int(self.clock())
+            payload = {"timestamp": str(timestamp), "sign": feishu_sign(self.secret, timestamp), **payload}
+        return self.sender.post(self.name, self.url, json_body(payload), check=json_code_check("code", "StatusCode"))

@@ -1,0 +1,102 @@
+"""Huawei Cloud SMN: publish to a topic with an e-mail version and a short SMS version of the digest."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from geminidb_patcher.huawei.auth import Authenticator
+from geminidb_patcher.huawei.errors import HuaweiError, ServerError, ThrottledError, TransportError
+from geminidb_patcher.huawei.http import JsonHttp
+from geminidb_patcher.models import RunReport
+from geminidb_patcher.notify.base import NotificationError
+from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.layout import section_texts, within_limit
+
+SUBJECT_LIMIT = 512
+SMS_LIMIT = 490
+EMAIL_LIMIT = 200_000
+"""SMN accepts 256 KB per message; the e-mail text keeps well under it."""
+ATTEMPTS = 3
+
+
+def topic_parts(topic_urn: str) -> tuple[str, str]:
+    """``(region, project_id)`` of ``urn:smn:{region}:{project_id}:{name}``."""
+    _, _, region, project_id, _ = topic_urn.split(":", 4)
+    return region, project_id
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    encoded = text.encode()
+    return text if len(encoded) <= limit else encoded[: limit - 3].decode("utf-8", "ignore") + "..."
+
+
+def email_text(digest: Digest, limit: int = EMAIL_LIMIT) -> str:
+    """Plain text: title, counts, every section (cut to fit), footer."""
+
+    def build(budget: int) -> str:
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="  - ")
+        parts = [digest.title, "=" * min(len(digest.title), 72), digest.counts_line]
+        parts += [f"{s.heading}\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
+        parts.append(digest.footer)
+        return "\n\n".join(parts)
+
+    return within_limit(limit, build, utf8_size)
+
+
+def sms_text(digest: Digest) -> str:
+    """At most 490 characters, without the brackets SMS refuses."""
+    text = f"{digest.title}: {digest.counts_line}. {digest.footer}"
+    for bracket in "[]【】":
+        text = text.replace(bracket, "")
+    return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1] + "…"
+
+
+def render(digest: Digest) -> dict[str, Any]:
+    """The PublishMessage body; ``message_structure`` is a JSON string with ``default``, ``email`` and ``sms``."""
+    email = email_text(digest)
+    structure = {"default": email, "email": email, "sms": sms_text(digest)}
+    return {
+        "subject": _clip_bytes(digest.title, SUBJECT_LIMIT),
+        "message_structure": json.dumps(structure, ensure_ascii=False),
+        "time_to_live": "3600",
+    }
+
+
+@dataclass(frozen=True, repr=False)
+class SmnChannel:
+    """A topic, published to with the function's own Huawei credentials (``smn:topic:publish``)."""
+
+    name: str
+    topic_urn: str
+    endpoint: str
+    http: JsonHttp
+    auth: Authenticator
+    notify_on: NotifyOn = "changes"
+    sleep: Callable[[float], None] = time.sleep
+
+    def __repr__(self) -> str:
+        return f"SmnChannel(name={self.name!r})"
+
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Publish; retries throttling, 5xx and connection failures."""
+        _, project_id = topic_parts(self.topic_urn)
+        url = f"{self.endpoint}/v2/{project_id}/notifications/topics/{quote(self.topic_urn, safe=':')}/publish"
+        body = render(digest)
+        problem = "no attempt"
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                self.http.request("POST", url, auth=self.auth, body=body)
+            except (ThrottledError, ServerError, TransportError) as error:
+                problem = error.error_code or type(error).__name__
+            except HuaweiError as error:
+                raise NotificationError(self.name, error.error_code or type(error).__name__, attempt) from None
+            else:
+                return attempt
+            if attempt < ATTEMPTS:
+                self.sleep(0.5 * 2 ** (attempt - 1))
+        raise NotificationError(self.name, problem, ATTEMPTS)

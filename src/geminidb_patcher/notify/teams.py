@@ -1,0 +1,61 @@
+"""Microsoft Teams through a Workflows webhook: an Adaptive Card 1.4 in a message attachment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from geminidb_patcher.models import RunReport
+from geminidb_patcher.notify.base import Sender, json_body
+from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.layout import section_texts, within_limit
+
+PAYLOAD_LIMIT = 28_000
+"""Teams refuses messages over about 28 KB."""
+COLORS = {"ok": "Good", "warning": "Warning", "failure": "Attention"}
+
+
+def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
+    """The card, cut so the whole JSON payload stays within ``limit`` bytes."""
+
+    def build(budget: int) -> dict[str, Any]:
+        body: list[dict[str, Any]] = [
+            {"type": "TextBlock", "text": digest.title, "weight": "Bolder", "size": "Medium", "wrap": True},
+            {"type": "TextBlock", "text": digest.counts_line, "color": COLORS[digest.severity], "wrap": True},
+        ]
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ", joiner="\r")
+        for section, text in zip(digest.sections, texts, strict=True):
+            body.append({"type": "TextBlock", "text": section.heading, "weight": "Bolder", "wrap": True})
+            body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "Small"})
+        body.append({"type": "TextBlock", "text": digest.footer, "isSubtle": True, "size": "Small", "wrap": True})
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": body,
+        }
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+            ],
+        }
+
+    return within_limit(limit, build, lambda payload: len(json_body(payload)))
+
+
+@dataclass(frozen=True, repr=False)
+class TeamsChannel:
+    """A Workflows "When a Teams webhook request is received" URL; its ``sig`` parameter is the credential."""
+
+    name: str
+    url: str
+    sender: Sender
+    notify_on: NotifyOn = "changes"
+
+    def __repr__(self) -> str:
+        return f"TeamsChannel(name={self.name!r})"
+
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Render and deliver; Workflows answers 202."""
+        return self.sender.post(self.name, self.url, json_body(render(digest)))

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
 from geminidb_patcher.models import RunReport, RunRequest, describe_problems
+from geminidb_patcher.notify.dispatch import NotificationsFailedError
 from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify
@@ -147,6 +148,15 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
             "The fleet changed since the plan was made; nothing was submitted. Plan again and review.",
             expected_plan_id=error.expected,
             plan_id=error.actual,
+        )
+
+    @app.exception_handler(NotificationsFailedError)  # type: ignore[untyped-decorator]
+    def notifications_failed(error: NotificationsFailedError) -> Response[dict[str, Any]]:
+        return _error(
+            502,
+            "notifications_failed",
+            "The run finished but no notification channel accepted its report.",
+            report=error.report.model_dump(mode="json"),
         )
 
     @app.exception_handler(NoTargetError)  # type: ignore[untyped-decorator]

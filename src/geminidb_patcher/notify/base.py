@@ -109,3 +109,22 @@ class Sender:
             if attempt < self.attempts:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
         raise NotificationError(channel, problem, self.attempts)
+
+
+@dataclass(frozen=True, repr=False)
+class UrlChannel:
+    """POSTs the rendered digest to a URL that is itself the credential (Slack, Teams Workflows, WeCom)."""
+
+    name: str
+    url: str
+    sender: Sender
+    render: Callable[[Digest], Any]
+    check: ResponseCheck | None = None
+    notify_on: NotifyOn = "changes"
+
+    def __repr__(self) -> str:
+        return f"UrlChannel(name={self.name!r})"
+
+    def send(self, report: RunReport, digest: Digest) -> int:
+        """Render and deliver."""
+        return self.sender.post(self.name, self.url, json_body(self.render(digest)), check=self.check)

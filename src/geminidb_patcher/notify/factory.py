@@ -9,15 +9,13 @@ from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.endpoints import smn_endpoint
 from geminidb_patcher.huawei.http import JsonHttp
 from geminidb_patcher.models import Target
-from geminidb_patcher.notify.base import Channel, Sender
+from geminidb_patcher.notify import slack, teams, wecom
+from geminidb_patcher.notify.base import Channel, Sender, UrlChannel, json_code_check
 from geminidb_patcher.notify.config import ChannelConfig
 from geminidb_patcher.notify.dingtalk import DingTalkChannel
 from geminidb_patcher.notify.feishu import FeishuChannel
 from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
-from geminidb_patcher.notify.slack import SlackChannel
 from geminidb_patcher.notify.smn import SmnChannel, topic_parts
-from geminidb_patcher.notify.teams import TeamsChannel
-from geminidb_patcher.notify.wecom import WeComChannel
 from geminidb_patcher.secrets import SecretValues
 from geminidb_patcher.settings import ConfigError, check_url
 
@@ -59,15 +57,15 @@ def build_channel(config: ChannelConfig, values: SecretValues, tools: ChannelToo
         return SmnChannel(name, config.topic_urn, endpoint, tools.http, auth, on)
     url, secret = _url(config, values), _secret(config, values)
     if config.type == "slack":
-        return SlackChannel(name, url, tools.sender, on)
+        return UrlChannel(name, url, tools.sender, slack.render, slack.slack_ok, on)
     if config.type == "teams":
-        return TeamsChannel(name, url, tools.sender, on)
+        return UrlChannel(name, url, tools.sender, teams.render, None, on)
     if config.type == "feishu":
         return FeishuChannel(name, url, secret, tools.sender, tools.clock, on)
     if config.type == "dingtalk":
         return DingTalkChannel(name, url, secret, tools.sender, tools.clock, on)
     if config.type == "wecom":
-        return WeComChannel(name, url, tools.sender, on)
+        return UrlChannel(name, url, tools.sender, wecom.render, json_code_check("errcode"), on)
     return JsonWebhookChannel(name, url, secret, tools.sender, tools.clock, on)
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender, json_body
-from geminidb_patcher.notify.digest import Digest, NotifyOn
+from geminidb_patcher.notify.digest import Digest
 from geminidb_patcher.notify.layout import section_texts
 
 SECTION_TEXT_LIMIT = 3000
@@ -41,22 +38,6 @@ def render(digest: Digest) -> dict[str, Any]:
     return {"text": f"{digest.title}: {digest.counts_line}", "blocks": blocks}
 
 
-def _slack_ok(body: bytes) -> str | None:
+def slack_ok(body: bytes) -> str | None:
+    """Slack answers ``ok``; anything else names the refusal (``invalid_blocks``)."""
     return None if body.strip() in (b"ok", b"") else body.decode("utf-8", "replace")[:60]
-
-
-@dataclass(frozen=True, repr=False)
-class SlackChannel:
-    """An incoming-webhook URL (a credential: keep it in the secret)."""
-
-    name: str
-    url: str
-    sender: Sender
-    notify_on: NotifyOn = "changes"
-
-    def __repr__(self) -> str:
-        return f"SlackChannel(name={self.name!r})"
-
-    def send(self, report: RunReport, digest: Digest) -> int:
-        """Render and deliver; Slack answers ``ok``."""
-        return self.sender.post(self.name, self.url, json_body(render(digest)), check=_slack_ok)

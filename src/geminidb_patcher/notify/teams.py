@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender, json_body
-from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.base import json_body
+from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 PAYLOAD_LIMIT = 28_000
@@ -42,20 +40,3 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         }
 
     return within_limit(limit, build, lambda payload: len(json_body(payload)))
-
-
-@dataclass(frozen=True, repr=False)
-class TeamsChannel:
-    """A Workflows "When a Teams webhook request is received" URL; its ``sig`` parameter is the credential."""
-
-    name: str
-    url: str
-    sender: Sender
-    notify_on: NotifyOn = "changes"
-
-    def __repr__(self) -> str:
-        return f"TeamsChannel(name={self.name!r})"
-
-    def send(self, report: RunReport, digest: Digest) -> int:
-        """Render and deliver; Workflows answers 202."""
-        return self.sender.post(self.name, self.url, json_body(render(digest)))

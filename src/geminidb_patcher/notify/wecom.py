@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender, json_body, json_code_check
-from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 CONTENT_LIMIT = 4096
@@ -26,20 +23,3 @@ def render(digest: Digest, limit: int = CONTENT_LIMIT) -> dict[str, Any]:
         return "\n".join(parts)
 
     return {"msgtype": "markdown", "markdown": {"content": within_limit(limit, build, utf8_size)}}
-
-
-@dataclass(frozen=True, repr=False)
-class WeComChannel:
-    """A group-robot URL (``…/webhook/send?key=…``)."""
-
-    name: str
-    url: str
-    sender: Sender
-    notify_on: NotifyOn = "changes"
-
-    def __repr__(self) -> str:
-        return f"WeComChannel(name={self.name!r})"
-
-    def send(self, report: RunReport, digest: Digest) -> int:
-        """Render and deliver; WeCom answers 200 with ``errcode`` 0 on success."""
-        return self.sender.post(self.name, self.url, json_body(render(digest)), check=json_code_check("errcode"))

@@ -139,10 +139,10 @@ class Runtime:
         )
 
     def notifier(self, values: SecretValues) -> Notifier:
-        """The configured channels (environment, then the secret's ``NOTIFY_CHANNELS``) behind one notifier."""
+        """The configured channels (environment, then the Lambda secret's ``NOTIFY_CHANNELS``) behind one notifier."""
         configs = list(self.settings.channels)
         problems: list[tuple[str, str]] = []
-        if values.notify_channels:
+        if values.notify_channels and self.settings.secret_id:  # locally the environment is the secret: read once
             try:
                 configs += parse_channels(values.notify_channels, "the secret's NOTIFY_CHANNELS")
             except ChannelConfigError as error:

@@ -12,15 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from geminidb_local.simulator.backend import Backend, SimError
 from geminidb_local.simulator.clock import SimClock
 from geminidb_local.simulator.faults import Fault, FaultPlan
 from geminidb_local.simulator.fleet import Fleet, parse_fleet
 from geminidb_local.simulator.gateway import Gateway
+from geminidb_local.simulator.receivers import KINDS, ReceiverConfig, check, check_smn_publish
 
 CONTROL_PREFIX = "/_sim/"
+CHANNEL_PREFIX = "/_sim/channels/"
+_SMN_PATH = re.compile(r"^/v2/(?P<project>[0-9a-f]{32})/notifications/topics/(?P<urn>[^/]+)/publish$")
 _API_PATH = re.compile(
     r"^/v3/(?P<project>[^/]+)"
     r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs)$"
@@ -51,6 +54,7 @@ class SimulatorState:
     faults: FaultPlan = field(default_factory=FaultPlan)
     exchanges: list[Exchange] = field(default_factory=list)
     inbox: list[dict[str, Any]] = field(default_factory=list)
+    receivers: ReceiverConfig = field(default_factory=ReceiverConfig)
     latency: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, payload: bytes, headers: dict[str, str] | None = None, length: int | None = None
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload) if length is None else length))
         self.send_header("X-Request-Id", uuid.uuid4().hex)
         for name, value in (headers or {}).items():
@@ -99,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if url.path.startswith(CHANNEL_PREFIX):
+            self._channel(state, url.path[len(CHANNEL_PREFIX) :], dict(parse_qsl(url.query)), raw)
+            return
         if url.path.startswith(CONTROL_PREFIX):
             self._control(state, url.path[len(CONTROL_PREFIX) :], raw)
             return
@@ -165,6 +173,9 @@ class _Handler(BaseHTTPRequestHandler):
                     }
                 }
                 return 201, answer, {"X-Subject-Token": token}
+            smn = _SMN_PATH.match(path)
+            if smn is not None:
+                return self._smn(state, smn, path, raw_query, raw, body)
             if api is None:
                 raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
             state.gateway.check(self.command, path, raw_query, dict(self.headers), raw)
@@ -174,6 +185,22 @@ class _Handler(BaseHTTPRequestHandler):
             return self._route(state.backend, api["suffix"], query, body)
         except SimError as error:
             return error.status, {"error_code": error.code, "error_msg": error.message}, {}
+
+    def _smn(
+        self, state: SimulatorState, smn: re.Match[str], path: str, raw_query: str, raw: bytes, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """SMN PublishMessage, authenticated like the GeminiDB API; accepted messages land in the inbox."""
+        state.gateway.check(self.command, path, raw_query, dict(self.headers), raw)
+        if smn["project"] != state.backend.fleet.credentials.project_id:
+            raise SimError(401, "APIG.0301", "Incorrect IAM authentication information: project mismatch")
+        status, answer = check_smn_publish(body)
+        request_id = uuid.uuid4().hex
+        if status != 200:
+            return status, {"request_id": request_id, **answer}, {}
+        topic = unquote(smn["urn"])
+        with state.lock:
+            state.inbox.append({"channel": f"smn:{topic}", "kind": "smn", "status": 200, "body": body})
+        return 200, {"request_id": request_id, "message_id": uuid.uuid4().hex}, {}
 
     def _route(
         self, backend: Backend, suffix: str, query: dict[str, str], body: Any
@@ -190,6 +217,39 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(405, "APIG.0102", "Method not allowed.")
         status, answer = handler()
         return status, answer, {}
+
+    def _channel(self, state: SimulatorState, where: str, query: dict[str, str], raw: bytes) -> None:
+        """A vendor-faithful notification receiver at ``/_sim/channels/{kind}/{name}``."""
+        kind, _, name = where.partition("/")
+        if kind not in KINDS or not name:
+            self._send(404, {"error": f"no receiver {where}"})
+            return
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        with state.lock:
+            planned = state.receivers.failures.get(name) or []
+            failure = planned.pop(0) if planned else None
+            secret = state.receivers.secrets.get(name)
+        status, answer = (failure, {"error": "injected"}) if failure else check(kind, raw, query, headers, secret)
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        with state.lock:
+            state.inbox.append(
+                {
+                    "channel": name,
+                    "kind": kind,
+                    "status": status,
+                    "answer": answer,
+                    "query": query,
+                    "headers": headers,
+                    "body": body,
+                }
+            )
+        if isinstance(answer, str):
+            self._send_raw(status, answer.encode(), {"Content-Type": "text/plain"})
+        else:
+            self._send(status, answer)
 
     def _control(self, state: SimulatorState, action: str, raw: bytes) -> None:
         try:

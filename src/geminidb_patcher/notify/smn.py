@@ -19,8 +19,8 @@ from geminidb_patcher.notify.layout import section_texts, within_limit
 
 SUBJECT_LIMIT = 512
 SMS_LIMIT = 490
-EMAIL_LIMIT = 200_000
-"""SMN accepts 256 KB per message; the e-mail text keeps well under it."""
+EMAIL_LIMIT = 64_000
+"""SMN accepts 256 KB per message; a longer e-mail would not be read anyway."""
 ATTEMPTS = 3
 
 

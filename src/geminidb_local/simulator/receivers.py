@@ -1,0 +1,212 @@
+"""Notification receivers that check what each vendor checks: shape, size limits and signatures.
+
+They are written from the vendors' documentation, independently of the function's channel code, so a test
+that passes here shows the function agrees with the documented rules, not with itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from geminidb_patcher.webhook_auth import WebhookAuthError, verify
+
+Answer = tuple[int, Any]
+KINDS = ("slack", "teams", "feishu", "dingtalk", "wecom", "webhook")
+SLACK_SECTION_TEXT = 3000
+SLACK_HEADER_TEXT = 150
+SLACK_BLOCKS = 50
+TEAMS_BYTES = 28_000
+FEISHU_BYTES = 20_000
+DINGTALK_BYTES = 20_000
+WECOM_MARKDOWN_BYTES = 4096
+SIGNATURE_WINDOW_SECONDS = 3600
+
+
+@dataclass
+class ReceiverConfig:
+    """Per channel name: its signing secret, and failures to answer before it accepts."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def check_slack(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:
+    """Incoming webhooks: ``text`` or ``blocks``; ≤ 50 blocks; header ≤ 150, section text ≤ 3000 characters."""
+    body = _json(raw)
+    if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+        return 400, "no_text"
+    blocks = body.get("blocks", [])
+    if not isinstance(blocks, list) or len(blocks) > SLACK_BLOCKS:
+        return 400, "invalid_blocks"
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, dict) else None
+        text = block.get("text", {}) if isinstance(block, dict) else {}
+        if kind == "header" and (text.get("type") != "plain_text" or len(text.get("text", "")) > SLACK_HEADER_TEXT):
+            return 400, "invalid_blocks"
+        if kind == "section" and (
+            text.get("type") not in ("mrkdwn", "plain_text") or not 0 < len(text.get("text", "")) <= SLACK_SECTION_TEXT
+        ):
+            return 400, "invalid_blocks"
+        if kind not in ("header", "section", "context", "divider"):
+            return 400, "invalid_blocks"
+    return 200, "ok"
+
+
+def check_teams(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:
+    """Workflows webhook: a ``message`` with one Adaptive Card attachment, ≤ 28 KB."""
+    if len(raw) > TEAMS_BYTES:
+        return 413, {"error": {"code": "MessageSizeTooBig"}}
+    body = _json(raw)
+    attachments = body.get("attachments") if isinstance(body, dict) else None
+    if body is None or body.get("type") != "message" or not isinstance(attachments, list) or not attachments:
+        return 400, {"error": {"code": "InvalidRequestContent"}}
+    card = attachments[0].get("content") if isinstance(attachments[0], dict) else None
+    if (
+        attachments[0].get("contentType") != "application/vnd.microsoft.card.adaptive"
+        or not isinstance(card, dict)
+        or card.get("type") != "AdaptiveCard"
+        or card.get("version") not in ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
+        or not isinstance(card.get("body"), list)
+        or not all(isinstance(e, dict) and e.get("type") for e in card["body"])
+    ):
+        return 400, {"error": {"code": "InvalidRequestContent"}}
+    return 202, ""
+
+
+def _within(timestamp: float, now: float) -> bool:
+    return abs(now - timestamp) <= SIGNATURE_WINDOW_SECONDS
+
+
+def check_feishu(
+    raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None, now: float
+) -> Answer:
+    """Custom bot: ``msg_type`` and its content, ≤ 20 KB, and with a secret ``timestamp`` + ``sign`` in the body."""
+    if len(raw) > FEISHU_BYTES:
+        return 200, {"code": 9499, "msg": "request body too large"}
+    body = _json(raw)
+    if not isinstance(body, dict) or body.get("msg_type") not in ("text", "post", "interactive"):
+        return 200, {"code": 19002, "msg": "params error, msg_type need"}
+    if body["msg_type"] == "interactive" and not isinstance(body.get("card"), dict):
+        return 200, {"code": 19002, "msg": "card is required"}
+    if secret:
+        stamp, sign = body.get("timestamp"), body.get("sign")
+        if not (isinstance(stamp, str) and stamp.isdigit() and isinstance(sign, str)) or not _within(int(stamp), now):
+            return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
+        key = f"{stamp}\n{secret}".encode()
+        expected = base64.b64encode(hmac.new(key, digestmod=hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(expected, sign):
+            return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
+    return 200, {"code": 0, "msg": "success", "data": {}}
+
+
+def check_dingtalk(
+    raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None, now: float
+) -> Answer:
+    """Custom robot: ``access_token``; with a secret, ``timestamp`` (ms) and URL-encoded ``sign``; ≤ 20000 bytes."""
+    if not query.get("access_token"):
+        return 200, {"errcode": 300001, "errmsg": "token is not exist"}
+    if secret:
+        stamp, sign = query.get("timestamp", ""), query.get("sign", "")
+        if not stamp.isdigit() or not _within(int(stamp) / 1000, now):
+            return 200, {"errcode": 310000, "errmsg": "sign not match, more: timestamp out of range"}
+        mac = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(base64.b64encode(mac).decode(), unquote(sign)):
+            return 200, {"errcode": 310000, "errmsg": "sign not match"}
+    if len(raw) > DINGTALK_BYTES:
+        return 200, {"errcode": 460101, "errmsg": "message too long"}
+    body = _json(raw)
+    markdown = body.get("markdown") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("msgtype") != "markdown" or not isinstance(markdown, dict):
+        return 200, {"errcode": 40035, "errmsg": "missing parameter msgtype/markdown"}
+    if not markdown.get("title") or not markdown.get("text"):
+        return 200, {"errcode": 40035, "errmsg": "markdown needs title and text"}
+    return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+def check_wecom(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:
+    """Group robot: ``key``; markdown ``content`` ≤ 4096 bytes of UTF-8."""
+    if not query.get("key"):
+        return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+    body = _json(raw)
+    markdown = body.get("markdown") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("msgtype") != "markdown" or not isinstance(markdown, dict):
+        return 200, {"errcode": 40008, "errmsg": "invalid message type"}
+    content = markdown.get("content")
+    if not isinstance(content, str) or not content:
+        return 200, {"errcode": 41009, "errmsg": "missing content"}
+    if len(content.encode()) > WECOM_MARKDOWN_BYTES:
+        return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+    return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+def check_webhook(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:
+    """A Standard Webhooks receiver: the signature over the raw body, when a secret is set."""
+    if secret:
+        try:
+            verify([secret], dict(headers), raw, now=int(time.time()), tolerance=300)
+        except WebhookAuthError:
+            return 401, {"error": "bad signature"}
+    if not isinstance(_json(raw), dict):
+        return 400, {"error": "not JSON"}
+    return 204, ""
+
+
+def check(
+    kind: str,
+    raw: bytes,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    secret: str | None,
+    now: Callable[[], float] = time.time,
+) -> Answer:
+    """Answer as vendor ``kind`` would."""
+    if kind == "feishu":
+        return check_feishu(raw, query, headers, secret, now())
+    if kind == "dingtalk":
+        return check_dingtalk(raw, query, headers, secret, now())
+    checks = {"slack": check_slack, "teams": check_teams, "wecom": check_wecom, "webhook": check_webhook}
+    return checks[kind](raw, query, headers, secret)
+
+
+SMN_SUBJECT_BYTES = 512
+SMN_MESSAGE_BYTES = 256 * 1024
+SMN_SMS_CHARS = 490
+
+
+def check_smn_publish(body: Any) -> Answer:
+    """PublishMessage: ``message_structure`` is a JSON string with ``default``; SMS ≤ 490 characters, no brackets."""
+    if not isinstance(body, dict):
+        return 400, {"code": "SMN.0009", "message": "invalid message"}
+    subject = body.get("subject", "")
+    if not isinstance(subject, str) or len(subject.encode()) > SMN_SUBJECT_BYTES:
+        return 400, {"code": "SMN.0009", "message": "subject too long"}
+    structure = body.get("message_structure")
+    if structure is None:
+        message = body.get("message")
+        if not isinstance(message, str) or not message or len(message.encode()) > SMN_MESSAGE_BYTES:
+            return 400, {"code": "SMN.0009", "message": "invalid message"}
+        return 200, {}
+    if not isinstance(structure, str) or len(structure.encode()) > SMN_MESSAGE_BYTES:
+        return 400, {"code": "SMN.0021", "message": "invalid message_structure"}
+    parsed = _json(structure.encode())
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
+        return 400, {"code": "SMN.0021", "message": "message_structure needs default"}
+    sms = parsed.get("sms", "")
+    if not isinstance(sms, str) or len(sms) > SMN_SMS_CHARS or any(b in sms for b in "[]【】"):
+        return 400, {"code": "SMN.0021", "message": "invalid sms message"}
+    return 200, {}

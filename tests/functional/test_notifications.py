@@ -1,0 +1,205 @@
+"""Every channel through the real handler, delivered to receivers that check what the vendor checks."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.lambda_shim import LocalContext, signed_run_event
+from geminidb_local.simulator import Simulator
+from geminidb_patcher.handler import make_handler
+from geminidb_patcher.notify.dispatch import NotificationsFailedError
+from tests.conftest import make_instance
+
+SECRET = new_webhook_secret()
+FEISHU_SECRET = "feishu-signing-secret-0001"
+DINGTALK_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+TOPIC = "urn:smn:ap-southeast-1:{project}:patch-reports"
+
+
+def fleet(count: int, seed: int = 1) -> dict[str, Any]:
+    rng = random.Random(seed)
+    engines = ["cassandra", "influxdb", "redis"]
+    return {"instances": [make_instance(rng, engines[i % 3], name=f"db-{i:04d}") for i in range(count)]}
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(fleet(12)) as running:
+        yield running
+
+
+def channels_env(sim: Simulator, **overrides: Any) -> dict[str, str]:
+    """All seven channel types pointed at the simulator; URLs with keys come from NOTIFY_* secrets."""
+    base = f"{sim.base_url}/_sim/channels"
+    project = sim.fleet.credentials.project_id
+    channels = [
+        {"name": "slack-ops", "type": "slack", "url_secret": "NOTIFY_SLACK_URL"},
+        {"name": "teams-ops", "type": "teams", "url_secret": "NOTIFY_TEAMS_URL"},
+        {"name": "feishu-ops", "type": "feishu", "url_secret": "NOTIFY_FEISHU_URL", "secret": "NOTIFY_FEISHU_SECRET"},
+        {"name": "ding-ops", "type": "dingtalk", "url_secret": "NOTIFY_DING_URL", "secret": "NOTIFY_DING_SECRET"},
+        {"name": "wecom-ops", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
+        {"name": "smn-ops", "type": "smn", "topic_urn": TOPIC.format(project=project), "endpoint": sim.base_url},
+        {"name": "hook", "type": "webhook", "url": f"{base}/webhook/hook", "secret": "NOTIFY_HOOK_SECRET"},
+    ]
+    sim.state.receivers.secrets.update({"feishu-ops": FEISHU_SECRET, "ding-ops": DINGTALK_SECRET})
+    hook_secret = new_webhook_secret()
+    sim.state.receivers.secrets["hook"] = hook_secret
+    environ = simulator_environment(sim, webhook_secret=SECRET)
+    environ.pop("NOTIFY_WEBHOOK_URL")
+    environ |= {
+        "NOTIFY_CHANNELS": json.dumps(overrides.pop("channels", channels)),
+        "NOTIFY_SLACK_URL": f"{base}/slack/slack-ops",
+        "NOTIFY_TEAMS_URL": f"{base}/teams/teams-ops?api-version=2016-06-01&sp=%2Ftriggers&sig=teamskey",
+        "NOTIFY_FEISHU_URL": f"{base}/feishu/feishu-ops",
+        "NOTIFY_FEISHU_SECRET": FEISHU_SECRET,
+        "NOTIFY_DING_URL": f"{base}/dingtalk/ding-ops?access_token=dingtoken",
+        "NOTIFY_DING_SECRET": DINGTALK_SECRET,
+        "NOTIFY_WECOM_URL": f"{base}/wecom/wecom-ops?key=wecomkey",
+        "NOTIFY_HOOK_SECRET": hook_secret,
+        **overrides,
+    }
+    return environ
+
+
+def run(environ: dict[str, str], event: dict[str, Any]) -> tuple[Any, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = make_handler(environ)(event, LocalContext())
+    return result, out.getvalue()
+
+
+def log_records(output: str, message: str) -> list[dict[str, Any]]:
+    return [
+        r for line in output.splitlines() if line.startswith("{") and (r := json.loads(line)).get("message") == message
+    ]
+
+
+def test_every_channel_type_is_accepted_by_its_receiver(sim: Simulator) -> None:
+    # WHEN an apply submits instances, with every channel type configured
+    environ = channels_env(sim)
+    report, output = run(environ, {"mode": "apply", "max_in_flight": "100%"})
+    # THEN each receiver accepted the message: shape, size and signature as the vendor checks them
+    by_kind = {m["kind"]: m for m in sim.inbox}
+    assert set(by_kind) == {"slack", "teams", "feishu", "dingtalk", "wecom", "smn", "webhook"}
+    assert by_kind["slack"]["answer"] == "ok" and by_kind["teams"]["status"] == 202
+    assert by_kind["feishu"]["answer"]["code"] == 0 and "sign" in by_kind["feishu"]["body"]
+    assert by_kind["dingtalk"]["answer"]["errcode"] == 0 and by_kind["dingtalk"]["query"]["sign"]
+    assert by_kind["wecom"]["answer"]["errcode"] == 0
+    smn_structure = json.loads(by_kind["smn"]["body"]["message_structure"])
+    assert set(smn_structure) == {"default", "email", "sms"} and "submitted 12" in smn_structure["sms"]
+    assert by_kind["webhook"]["status"] == 204 and by_kind["webhook"]["body"]["run_id"] == report["run_id"]
+    # AND the signed JSON webhook verifies with the reference Standard Webhooks library
+    hook = by_kind["webhook"]
+    raw = json.dumps(hook["body"], separators=(",", ":")).encode()
+    assert Webhook(environ["NOTIFY_HOOK_SECRET"]).verify(raw, hook["headers"])["run_id"] == report["run_id"]
+    # AND every delivery was logged without URLs or keys
+    sent = log_records(output, "notification_sent")
+    assert {r["channel"] for r in sent} == {
+        "slack-ops",
+        "teams-ops",
+        "feishu-ops",
+        "ding-ops",
+        "wecom-ops",
+        "smn-ops",
+        "hook",
+    }
+    for value in ("dingtoken", "wecomkey", "teamskey", FEISHU_SECRET, DINGTALK_SECRET, "/_sim/channels"):
+        assert value not in output
+
+
+def test_a_wrong_signing_secret_is_refused_like_the_vendor_would(sim: Simulator) -> None:
+    environ = channels_env(sim, NOTIFY_FEISHU_SECRET="not-the-bot-secret", NOTIFY_DING_SECRET="SECwrong")
+    _, output = run(environ, {"mode": "apply", "max_in_flight": "100%"})
+    failed = {r["channel"]: r["problem"] for r in log_records(output, "notification_failed")}
+    assert failed == {"feishu-ops": "refused: code 19021", "ding-ops": "refused: errcode 310000"}
+
+
+def test_a_2000_instance_run_fits_every_channel() -> None:
+    with Simulator(fleet(2000, seed=2)) as big:
+        environ = channels_env(big)
+        report, output = run(environ, {"mode": "apply", "max_in_flight": "100%"})
+        inbox = big.inbox
+    assert report["counts"]["submitted"] == 2000
+    assert not log_records(output, "notification_failed")
+    assert {m["kind"] for m in inbox} == {"slack", "teams", "feishu", "dingtalk", "wecom", "smn", "webhook"}
+    wecom = next(m for m in inbox if m["kind"] == "wecom")["body"]["markdown"]["content"]
+    assert "… and " in wecom and len(wecom.encode()) <= 4096
+
+
+def test_one_channel_failing_with_500_does_not_stop_another_or_lose_the_report(sim: Simulator) -> None:
+    channels = [
+        {"name": "slack-ops", "type": "slack", "url_secret": "NOTIFY_SLACK_URL"},
+        {"name": "wecom-ops", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
+    ]
+    environ = channels_env(sim, channels=channels)
+    sim.state.receivers.failures["slack-ops"] = [500, 500, 500]
+    report, output = run(environ, {"mode": "apply", "max_in_flight": "100%"})
+    # THEN Slack was tried three times (with backoff) and failed; WeCom delivered; the report is whole
+    assert [m["status"] for m in sim.inbox if m["channel"] == "slack-ops"] == [500, 500, 500]
+    assert [m["status"] for m in sim.inbox if m["channel"] == "wecom-ops"] == [200]
+    failed = log_records(output, "notification_failed")
+    sent = log_records(output, "notification_sent")
+    assert [(r["channel"], r["attempts"], r["problem"]) for r in failed] == [("slack-ops", 3, "HTTP 500")]
+    assert [r["channel"] for r in sent] == ["wecom-ops"]
+    assert report["counts"]["submitted"] == 12 and log_records(output, "run_report")
+    emf = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    assert emf[0]["NotificationFailures"] == [1.0]
+
+
+def test_all_channels_failing_fails_the_run_only_when_configured(sim: Simulator) -> None:
+    channels = [{"name": "slack-ops", "type": "slack", "url_secret": "NOTIFY_SLACK_URL"}]
+    sim.state.receivers.failures["slack-ops"] = [503] * 6
+    lenient = channels_env(sim, channels=channels)
+    report, _ = run(lenient, {"mode": "apply", "max_in_flight": 2})
+    assert report["counts"]["submitted"] == 2
+    strict = channels_env(sim, channels=channels, NOTIFY_FAILURE_FAILS_RUN="true")
+    with pytest.raises(NotificationsFailedError):
+        run(strict, {"mode": "apply", "max_in_flight": 4})
+    sim.state.receivers.failures["slack-ops"] = [503] * 3
+    response, _ = run(strict, signed_run_event(SECRET, json.dumps({"mode": "apply", "max_in_flight": 6}).encode()))
+    assert response["statusCode"] == 502
+    assert json.loads(response["body"])["report"]["counts"]["submitted"] == 2
+
+
+def test_notify_on_and_request_narrowing(sim: Simulator) -> None:
+    channels = [
+        {"name": "always", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL", "notify_on": "always"},
+        {"name": "changes", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
+        {"name": "failures", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL", "notify_on": "failures"},
+    ]
+    environ = channels_env(sim, channels=channels)
+    # a plan changes nothing: only 'always' hears of it
+    run(environ, {"mode": "plan"})
+    assert [m["channel"] for m in sim.inbox] == ["wecom-ops"]
+    sim.state.inbox.clear()
+    # an apply that submits: 'always' and 'changes'; the request narrows to one by name
+    run(environ, {"mode": "apply", "max_in_flight": 1, "notify": ["changes"]})
+    assert len(sim.inbox) == 1
+    sim.state.inbox.clear()
+    # notify false: nothing at all; an unknown name is noted in the report
+    report, _ = run(environ, {"mode": "apply", "max_in_flight": 2, "notify": False})
+    assert not sim.inbox
+    report, _ = run(environ, {"mode": "plan", "notify": ["nope"]})
+    assert any("nope" in note for note in report["notes"])
+
+
+def test_a_channel_missing_its_secret_is_reported_and_the_others_still_deliver(sim: Simulator) -> None:
+    channels = [
+        {"name": "slack-ops", "type": "slack", "url_secret": "NOTIFY_MISSING_URL"},
+        {"name": "wecom-ops", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
+    ]
+    report, output = run(channels_env(sim, channels=channels), {"mode": "apply", "max_in_flight": 1})
+    invalid = log_records(output, "notification_channel_invalid")
+    assert [(r["channel"], r["problem"]) for r in invalid] == [
+        ("slack-ops", "channel slack-ops: secret NOTIFY_MISSING_URL is not set")
+    ]
+    assert [m["channel"] for m in sim.inbox] == ["wecom-ops"] and report["counts"]["submitted"] == 1

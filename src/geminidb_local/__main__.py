@@ -15,7 +15,12 @@ from typing import Any
 
 import requests
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_runtime
+from geminidb_local.environment import (
+    channel_environment,
+    new_webhook_secret,
+    simulator_environment,
+    simulator_runtime,
+)
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
@@ -81,6 +86,8 @@ def demo() -> int:
     with Simulator(fleet) as simulator:
         webhook_secret = new_webhook_secret()
         environ = simulator_environment(simulator, webhook_secret=webhook_secret)
+        environ.pop("NOTIFY_WEBHOOK_URL")
+        environ |= channel_environment(simulator)
         handler = make_handler(environ, simulator_runtime(simulator, environ))
         all_ids = {item["id"] for item in simulator.fleet.instances}
         print(
@@ -130,10 +137,13 @@ def demo() -> int:
         f"submitted in step 2: {len(submitted)}, all found as UpgradeDbVersion jobs: {not problems}."
     )
     print(f"JSON logs and EMF metrics: {log_file} ({sum(1 for _ in log_file.open())} lines).")
+    accepted = Counter(m["kind"] for m in inbox if 200 <= m["status"] < 300)
+    refused = [m for m in inbox if not 200 <= m["status"] < 300]
     print(
-        f"Notifications: {len(inbox)} signed JSON webhooks received by the simulator's inbox, "
-        f"saved to {OUT / 'notifications.json'}."
+        f"Notifications: {len(inbox)} messages, accepted by the vendor-faithful receivers: {dict(accepted)}; "
+        f"refused: {len(refused)}; saved to {OUT / 'notifications.json'}."
     )
+    problems += [f"notification to {m['channel']} refused: {m.get('answer')}" for m in refused]
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0

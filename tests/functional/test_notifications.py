@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.environment import channel_environment, new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.handler import make_handler
@@ -22,7 +22,6 @@ from tests.conftest import make_instance
 SECRET = new_webhook_secret()
 FEISHU_SECRET = "feishu-signing-secret-0001"
 DINGTALK_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
-TOPIC = "urn:smn:ap-southeast-1:{project}:patch-reports"
 
 
 def fleet(count: int, seed: int = 1) -> dict[str, Any]:
@@ -38,36 +37,15 @@ def sim() -> Iterator[Simulator]:
 
 
 def channels_env(sim: Simulator, **overrides: Any) -> dict[str, str]:
-    """All seven channel types pointed at the simulator; URLs with keys come from NOTIFY_* secrets."""
-    base = f"{sim.base_url}/_sim/channels"
-    project = sim.fleet.credentials.project_id
-    channels = [
-        {"name": "slack-ops", "type": "slack", "url_secret": "NOTIFY_SLACK_URL"},
-        {"name": "teams-ops", "type": "teams", "url_secret": "NOTIFY_TEAMS_URL"},
-        {"name": "feishu-ops", "type": "feishu", "url_secret": "NOTIFY_FEISHU_URL", "secret": "NOTIFY_FEISHU_SECRET"},
-        {"name": "ding-ops", "type": "dingtalk", "url_secret": "NOTIFY_DING_URL", "secret": "NOTIFY_DING_SECRET"},
-        {"name": "wecom-ops", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
-        {"name": "smn-ops", "type": "smn", "topic_urn": TOPIC.format(project=project), "endpoint": sim.base_url},
-        {"name": "hook", "type": "webhook", "url": f"{base}/webhook/hook", "secret": "NOTIFY_HOOK_SECRET"},
-    ]
-    sim.state.receivers.secrets.update({"feishu-ops": FEISHU_SECRET, "ding-ops": DINGTALK_SECRET})
-    hook_secret = new_webhook_secret()
-    sim.state.receivers.secrets["hook"] = hook_secret
+    """All seven channel types pointed at the simulator's receivers, with fixed signing secrets."""
     environ = simulator_environment(sim, webhook_secret=SECRET)
     environ.pop("NOTIFY_WEBHOOK_URL")
-    environ |= {
-        "NOTIFY_CHANNELS": json.dumps(overrides.pop("channels", channels)),
-        "NOTIFY_SLACK_URL": f"{base}/slack/slack-ops",
-        "NOTIFY_TEAMS_URL": f"{base}/teams/teams-ops?api-version=2016-06-01&sp=%2Ftriggers&sig=teamskey",
-        "NOTIFY_FEISHU_URL": f"{base}/feishu/feishu-ops",
-        "NOTIFY_FEISHU_SECRET": FEISHU_SECRET,
-        "NOTIFY_DING_URL": f"{base}/dingtalk/ding-ops?access_token=dingtoken",
-        "NOTIFY_DING_SECRET": DINGTALK_SECRET,
-        "NOTIFY_WECOM_URL": f"{base}/wecom/wecom-ops?key=wecomkey",
-        "NOTIFY_HOOK_SECRET": hook_secret,
-        **overrides,
-    }
-    return environ
+    environ |= channel_environment(sim)
+    environ |= {"NOTIFY_FEISHU_SECRET": FEISHU_SECRET, "NOTIFY_DING_SECRET": DINGTALK_SECRET}
+    sim.state.receivers.secrets.update({"feishu-ops": FEISHU_SECRET, "ding-ops": DINGTALK_SECRET})
+    if "channels" in overrides:
+        environ["NOTIFY_CHANNELS"] = json.dumps(overrides.pop("channels"))
+    return environ | overrides
 
 
 def run(environ: dict[str, str], event: dict[str, Any]) -> tuple[Any, str]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import json
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,3 +71,32 @@ def make_client(
 @pytest.fixture
 def client(simulator: Simulator, sleeps: Sleeps) -> GeminiDBClient:
     return make_client(simulator, sleeps)
+
+
+@contextlib.contextmanager
+def secrets_extension(
+    secret: Callable[[str], dict[str, str] | None],
+) -> Iterator[tuple[int, list[dict[str, str]]]]:
+    """A stand-in for the Parameters and Secrets extension: ``secret(path)`` is the JSON secret, ``None`` a 400."""
+    calls: list[dict[str, str]] = []
+
+    class Extension(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            calls.append({"path": self.path, "token": self.headers.get("X-Aws-Parameters-Secrets-Token", "")})
+            document = secret(self.path)
+            body = json.dumps({"Name": "patcher", "SecretString": json.dumps(document or {})}).encode()
+            self.send_response(200 if document is not None else 400)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Extension)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], calls
+    finally:
+        server.shutdown()
+        server.server_close()

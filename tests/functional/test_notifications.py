@@ -18,6 +18,7 @@ from geminidb_local.simulator import Simulator
 from geminidb_patcher.handler import make_handler
 from geminidb_patcher.notify.dispatch import NotificationsFailedError
 from tests.conftest import make_instance
+from tests.functional.conftest import secrets_extension
 
 SECRET = new_webhook_secret()
 FEISHU_SECRET = "feishu-signing-secret-0001"
@@ -185,9 +186,6 @@ def test_a_channel_missing_its_secret_is_reported_and_the_others_still_deliver(s
 
 def test_channels_listed_in_the_lambda_secret_are_used(sim: Simulator) -> None:
     # GIVEN a secret (served by a stand-in for the secrets extension) that lists a channel and holds its URL
-    import http.server
-    import threading
-
     credentials = sim.fleet.credentials
     secret = {
         "HUAWEICLOUD_SDK_AK": credentials.ak,
@@ -196,31 +194,15 @@ def test_channels_listed_in_the_lambda_secret_are_used(sim: Simulator) -> None:
         "NOTIFY_WECOM_URL": f"{sim.base_url}/_sim/channels/wecom/wecom-ops?key=from-the-secret",
     }
 
-    class Extension(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"SecretString": json.dumps(secret)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Extension)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    environ = {
-        "HUAWEICLOUD_REGION": "ap-southeast-1",
-        "HUAWEICLOUD_SDK_PROJECT_ID": credentials.project_id,
-        "GEMINIDB_ENDPOINT": sim.base_url,
-        "PATCHER_SECRET_ID": "patcher",
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(server.server_address[1]),
-    }
-    try:
+    with secrets_extension(lambda path: secret) as (port, _):
+        environ = {
+            "HUAWEICLOUD_REGION": "ap-southeast-1",
+            "HUAWEICLOUD_SDK_PROJECT_ID": credentials.project_id,
+            "GEMINIDB_ENDPOINT": sim.base_url,
+            "PATCHER_SECRET_ID": "patcher",
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port),
+        }
         report, output = run(environ, {"mode": "apply", "max_in_flight": 1})
-    finally:
-        server.shutdown()
-        server.server_close()
     # THEN the channel from the secret delivered, and its keyed URL never reached the logs
     assert [(m["channel"], m["query"]["key"]) for m in sim.inbox] == [("wecom-ops", "from-the-secret")]
     assert report["counts"]["submitted"] == 1 and "from-the-secret" not in output

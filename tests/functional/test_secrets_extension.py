@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,32 +9,15 @@ import pytest
 import requests
 
 from geminidb_patcher.secrets import ExtensionSecrets, SecretsError
+from tests.functional.conftest import secrets_extension
 
 SECRET = {"HUAWEICLOUD_SDK_AK": "AKEXAMPLE", "HUAWEICLOUD_SDK_SK": "sk-example", "WEBHOOK_SECRET": "whsec_a whsec_b"}
 
 
 @pytest.fixture
 def extension() -> Iterator[tuple[int, list[dict[str, str]]]]:
-    calls: list[dict[str, str]] = []
-
-    class Extension(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            calls.append({"path": self.path, "token": self.headers.get("X-Aws-Parameters-Secrets-Token", "")})
-            body = json.dumps({"Name": "patcher", "SecretString": json.dumps(SECRET)}).encode()
-            self.send_response(200 if "secretId=patcher" in self.path else 400)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Extension)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], calls
-    server.shutdown()
-    server.server_close()
+    with secrets_extension(lambda path: SECRET if "secretId=patcher" in path else None) as running:
+        yield running
 
 
 def test_extension_secrets_are_fetched_with_session_token_and_cached(extension: tuple[int, list[Any]]) -> None:

@@ -11,7 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geminidb_patcher.http_api import WebhookApi
-from geminidb_patcher.models import RunReport, RunRequest, Trigger, describe_problems
+from geminidb_patcher.models import (
+    RequestLimitError,
+    RunReport,
+    RunRequest,
+    Trigger,
+    describe_problems,
+    enforce_limits,
+)
 from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics
@@ -62,15 +69,20 @@ def make_handler(environ: Mapping[str, str], runtime: Runtime | None = None) -> 
         return runtime or Runtime.from_environ(environ)
 
     def run(request: RunRequest, context: RunContext) -> RunReport:
-        return current_runtime().patcher().run(request, context)
+        runtime = current_runtime()
+        settings = runtime.settings
+        enforce_limits(request, max_instance_ids=settings.max_instance_ids, max_targets=settings.max_targets)
+        return runtime.patcher().run(request, context)
 
     @functools.cache
     def http_app() -> WebhookApi:
         settings = current_runtime().settings
         return WebhookApi(
             run,
-            lambda: current_runtime().secrets.get().webhook_secrets(),
+            lambda: current_runtime().secret_values().webhook_secrets(),
             tolerance=settings.webhook_tolerance_seconds,
+            auth_mode=settings.webhook_auth,
+            max_body_bytes=settings.max_body_bytes,
         )
 
     @metrics.log_metrics
@@ -82,7 +94,11 @@ def make_handler(environ: Mapping[str, str], runtime: Runtime | None = None) -> 
         request, scheduler = _parse_direct(event)
         logger.set_correlation_id((scheduler and scheduler.execution_id) or context.aws_request_id)
         trigger: Trigger = "schedule" if scheduler is not None else "direct"
-        report = run(request, RunContext(context.aws_request_id, trigger, context.get_remaining_time_in_millis))
+        try:
+            report = run(request, RunContext(context.aws_request_id, trigger, context.get_remaining_time_in_millis))
+        except RequestLimitError as exc:
+            logger.error("invalid_run_request", extra={"problems": exc.problems})
+            raise InvalidRunRequestError(f"invalid RunRequest: {exc}") from None
         return report.model_dump(mode="json")
 
     return handler

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
-from geminidb_patcher.models import RunReport, RunRequest, describe_problems
+from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, describe_problems
 from geminidb_patcher.notify.dispatch import NotificationsFailedError
 from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
@@ -66,6 +66,11 @@ def _raw_body(event: dict[str, Any]) -> bytes:
     return str(body).encode()
 
 
+def _reject(status: int, code: str, message: str) -> dict[str, Any]:
+    logger.warning("webhook_refused", extra={"status": status, "error": code})
+    return _json_response(status, {"error": code, "message": message})
+
+
 def _json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -84,10 +89,14 @@ class WebhookApi:
         webhook_secrets: Callable[[], list[str]],
         *,
         tolerance: int,
+        auth_mode: str = "signature",
+        max_body_bytes: int = 65_536,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._secrets = webhook_secrets
         self._tolerance = tolerance
+        self._auth_mode = auth_mode
+        self._max_body_bytes = max_body_bytes
         self._clock = clock
         self._replays = ReplayGuard(tolerance)
         self.app = _build_resolver(run)
@@ -96,20 +105,40 @@ class WebhookApi:
         """Answer one HTTP API v2 event."""
         http = event.get("requestContext", {}).get("http", {})
         if (http.get("method"), event.get("rawPath")) == ("POST", RUNS_PATH):
-            try:
-                self._authenticate(event)
-            except WebhookAuthError as failure:
-                logger.warning("webhook_rejected", extra={"reason": failure.reason})
-                metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-                return _json_response(401, UNAUTHORIZED)
+            refused = self._gate(event)
+            if refused is not None:
+                return refused
         resolved: dict[str, Any] = self.app.resolve(event, context)
         return resolved
 
-    def _authenticate(self, event: dict[str, Any]) -> None:
+    def _gate(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Size, then authentication, then content type and JSON: the answer that refuses, or ``None``."""
+        raw = _raw_body(event)
+        if len(raw) > self._max_body_bytes or len(str(event.get("body") or "")) > 2 * self._max_body_bytes:
+            return _reject(413, "body_too_large", f"The body exceeds {self._max_body_bytes} bytes.")
+        try:
+            self._authenticate(event, raw)
+        except WebhookAuthError as failure:
+            logger.warning("webhook_rejected", extra={"reason": failure.reason})
+            metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+            return _json_response(401, UNAUTHORIZED)
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        if headers.get("content-type", "").split(";")[0].strip().lower() != content_types.APPLICATION_JSON:
+            return _reject(415, "unsupported_media_type", "Send the RunRequest as application/json.")
+        try:
+            json.loads(raw)
+        except (ValueError, RecursionError):
+            return _reject(422, "invalid_json", "The body is not a JSON document.")
+        return None
+
+    def _authenticate(self, event: dict[str, Any], raw: bytes) -> None:
+        if self._auth_mode == "iam":
+            authorizer = event.get("requestContext", {}).get("authorizer") or {}
+            if not isinstance(authorizer, dict) or not isinstance(authorizer.get("iam"), dict):
+                raise WebhookAuthError("no_iam_principal")
+            return
         now = self._clock()
-        verified = verify(
-            self._secrets(), event.get("headers") or {}, _raw_body(event), now=int(now), tolerance=self._tolerance
-        )
+        verified = verify(self._secrets(), event.get("headers") or {}, raw, now=int(now), tolerance=self._tolerance)
         if not self._replays.first_use(verified.msg_id, now):
             raise WebhookAuthError("replayed_id")
         logger.set_correlation_id(verified.msg_id)
@@ -158,6 +187,10 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
             "The run finished but no notification channel accepted its report.",
             report=error.report.model_dump(mode="json"),
         )
+
+    @app.exception_handler(RequestLimitError)  # type: ignore[untyped-decorator]
+    def over_limit(error: RequestLimitError) -> Response[dict[str, Any]]:
+        return _error(422, "invalid_request", "The request exceeds this deployment's limits.", problems=error.problems)
 
     @app.exception_handler(NoTargetError)  # type: ignore[untyped-decorator]
     def no_target(error: NoTargetError) -> Response[dict[str, Any]]:

@@ -252,3 +252,24 @@ def describe_problems(
         }
         for error in errors
     ]
+
+
+class RequestLimitError(ValueError):
+    """A valid request that exceeds this deployment's configured limits; ``problems`` as ``{field, rule, message}``."""
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+        self.problems = problems
+
+
+def enforce_limits(request: RunRequest, *, max_instance_ids: int, max_targets: int) -> None:
+    """Raise ``RequestLimitError`` when the request names more IDs or targets than configured (after de-duplication)."""
+    problems = []
+    if request.instance_ids is not None and len(set(request.instance_ids)) > max_instance_ids:
+        problems.append(
+            {"field": "instance_ids", "rule": "limit", "message": f"at most {max_instance_ids} distinct IDs"}
+        )
+    if request.targets is not None and len(set(request.targets)) > max_targets:
+        problems.append({"field": "targets", "rule": "limit", "message": f"at most {max_targets} distinct targets"})
+    if problems:
+        raise RequestLimitError(problems)

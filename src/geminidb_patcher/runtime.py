@@ -32,7 +32,7 @@ from geminidb_patcher.reconcile.act import ActSettings
 from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
 from geminidb_patcher.service import Patcher
 from geminidb_patcher.settings import Settings, load_settings
-from geminidb_patcher.telemetry import logger, metrics
+from geminidb_patcher.telemetry import logger, metrics, redactor
 
 TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
 
@@ -125,9 +125,15 @@ class Runtime:
             "no Huawei credentials: set an AK/SK pair, an IAM user, or a token (see the README)"
         )
 
+    def secret_values(self) -> SecretValues:
+        """The current secrets, each also taught to the log redactor."""
+        values = self.secrets.get()
+        redactor.remember(values.all_values())
+        return values
+
     def client(self, target: Target) -> GeminiDBClient:
         """A client for ``target`` with the current secrets."""
-        values = self.secrets.get()
+        values = self.secret_values()
         return GeminiDBClient(
             http=self.http,
             endpoint=self.settings.region_endpoints.get(target.region)
@@ -173,7 +179,7 @@ class Runtime:
             clients=self.client,
             default_target=self.settings.default_target,
             act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
-            notifier=self.notifier(self.secrets.get()),
+            notifier=self.notifier(self.secret_values()),
             clock=self.clock,
             blackouts=self.settings.blackouts,
         )

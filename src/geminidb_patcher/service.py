@@ -174,6 +174,8 @@ class Patcher:
         notes = []
         if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
             notes.append("Duplicate instance_ids were removed.")
+        if request.targets and len(set(request.targets)) != len(request.targets):
+            notes.append("Duplicate targets were removed.")
         if isinstance(request.notify, list):
             unknown = sorted(set(request.notify) - set(self._notifier.names))
             if unknown:

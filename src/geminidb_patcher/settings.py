@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.ids import check_project_id, check_region
-from geminidb_patcher.models import MAX_BLACKOUTS, Blackout, Target
+from geminidb_patcher.models import MAX_BLACKOUTS, MAX_INSTANCE_IDS, MAX_TARGETS, Blackout, Target
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
 
 ENV_REGION = "HUAWEICLOUD_REGION"
@@ -23,6 +23,11 @@ ENV_NOTIFY_URL = "NOTIFY_WEBHOOK_URL"
 ENV_NOTIFY_CHANNELS = "NOTIFY_CHANNELS"
 ENV_NOTIFY_FAILS_RUN = "NOTIFY_FAILURE_FAILS_RUN"
 NOTIFY_WEBHOOK_SECRET_NAME = "NOTIFY_WEBHOOK_SECRET"
+ENV_WEBHOOK_AUTH = "WEBHOOK_AUTH"
+ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
+ENV_MAX_INSTANCE_IDS = "MAX_INSTANCE_IDS"
+ENV_MAX_TARGETS = "MAX_TARGETS"
+WEBHOOK_AUTH_MODES = ("signature", "iam")
 ENV_SUBMIT_CONCURRENCY = "SUBMIT_CONCURRENCY"
 ENV_DEADLINE_MARGIN_MS = "DEADLINE_MARGIN_MS"
 ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
@@ -56,6 +61,10 @@ class Settings:
     blackouts: tuple[Blackout, ...] = ()
     channels: tuple[ChannelConfig, ...] = ()
     notify_failure_fails_run: bool = False
+    webhook_auth: str = "signature"
+    max_body_bytes: int = 65_536
+    max_instance_ids: int = MAX_INSTANCE_IDS
+    max_targets: int = MAX_TARGETS
 
 
 def check_url(name: str, value: str) -> str:
@@ -143,6 +152,13 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     return raw in ("true", "1", "yes")
 
 
+def _webhook_auth(environ: Mapping[str, str]) -> str:
+    mode = (environ.get(ENV_WEBHOOK_AUTH) or "signature").strip().lower()
+    if mode not in WEBHOOK_AUTH_MODES:
+        raise ConfigError(f"{ENV_WEBHOOK_AUTH} must be 'signature' or 'iam'")
+    return mode
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable."""
     region, project_id = environ.get(ENV_REGION), environ.get(ENV_PROJECT_ID)
@@ -172,4 +188,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         blackouts=_blackouts(environ),
         channels=channel_configs(environ, check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None),
         notify_failure_fails_run=_flag(environ, ENV_NOTIFY_FAILS_RUN),
+        webhook_auth=_webhook_auth(environ),
+        max_body_bytes=int(_number(environ, ENV_MAX_BODY_BYTES, 65_536, 1024, 1_048_576)),
+        max_instance_ids=int(_number(environ, ENV_MAX_INSTANCE_IDS, MAX_INSTANCE_IDS, 1, MAX_INSTANCE_IDS)),
+        max_targets=int(_number(environ, ENV_MAX_TARGETS, MAX_TARGETS, 1, MAX_TARGETS)),
     )

@@ -6,6 +6,8 @@ import sys
 
 from aws_lambda_powertools import Logger, Metrics
 
+from geminidb_patcher.redaction import Redactor
+
 SERVICE = "geminidb-patcher"
 NAMESPACE = "GeminiDBPatcher"
 
@@ -21,4 +23,6 @@ class _CurrentStdout:
 
 
 logger = Logger(service=SERVICE, stream=_CurrentStdout(), utc=True)  # type: ignore[arg-type]
+redactor = Redactor()
+logger.addFilter(redactor)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from geminidb_local.lambda_shim import LocalContext
-from geminidb_local.simulator.fleet import instance_id
+from geminidb_local.simulator.fleet import DEMO_SK, instance_id
+from geminidb_patcher import telemetry
+from geminidb_patcher.secrets import SecretValues
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -36,3 +40,81 @@ def make_instance(rng: random.Random, engine: str = "cassandra", **fields: Any) 
         "datastore": {"type": engine, "patch_available": patch},
         **fields,
     }
+
+
+# -- the suite-wide secret-leak check ----------------------------------------------------------------------
+# Everything the function writes (JSON logs, EMF, reports) is teed here, whatever a test does with stdout, and
+# so is every test's captured stdout/stderr/log. It must never contain a configured secret value: the shapes
+# of generated secrets and tokens, the fixed secrets the tests use, and every value any test configured.
+
+_SECRET_SHAPES = re.compile(
+    r"whsec_[A-Za-z0-9+/]{30,}={0,2}"  # webhook secrets as the tests generate them
+    r"|\bMII[A-Za-z0-9_-]{40,}"  # IAM tokens issued by the simulator
+    r"|Signature=[0-9a-f]{64}"  # AK/SK request signatures
+    r"|\bSEC[0-9a-f]{64}\b"  # DingTalk signing secrets
+)
+_FIXED_SECRETS = {DEMO_SK, "campaign-password-1", "feishu-signing-secret-0001", "dingtoken", "wecomkey", "teamskey"}
+_configured: set[str] = set()
+_leaks: list[str] = []
+_scanned = [0, 0]  # chunks, characters
+
+
+def _remember_configured(values: Mapping[str, object]) -> None:
+    for name, value in values.items():
+        if (
+            isinstance(value, str)
+            and len(value) >= 8
+            and not value.startswith("http")  # keyed URLs: their keys are in _FIXED_SECRETS
+            and any(word in name for word in ("SK", "SECRET", "PASSWORD", "TOKEN"))
+            and not name.startswith("AWS_")
+        ):
+            _configured.add(value)
+
+
+def _scan(text: str, where: str) -> None:
+    _scanned[0] += 1
+    _scanned[1] += len(text)
+    found = _SECRET_SHAPES.search(text)
+    leaked = found.group(0) if found else next((s for s in _FIXED_SECRETS | _configured if s in text), None)
+    if leaked:
+        _leaks.append(f"{where}: …{leaked[:6]}…")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tee the function's output stream and record every secret value the tests configure."""
+    original_write = telemetry._CurrentStdout.write
+
+    def teed(self: telemetry._CurrentStdout, text: str) -> int:
+        _scan(text, "function output")
+        return original_write(self, text)
+
+    telemetry._CurrentStdout.write = teed  # type: ignore[method-assign]
+    original_from_mapping = SecretValues.from_mapping.__func__  # type: ignore[attr-defined]
+
+    def recording(cls: type[SecretValues], values: Mapping[str, object]) -> SecretValues:
+        _remember_configured(values)
+        return original_from_mapping(cls, values)  # type: ignore[no-any-return]
+
+    SecretValues.from_mapping = classmethod(recording)  # type: ignore[method-assign, assignment]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Scan what pytest captured for each test phase."""
+    for name, text in report.sections:
+        if name.startswith("Captured"):
+            _scan(text, f"{report.nodeid} ({name})")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Report the figures; any leak fails the session."""
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"secret-leak check: {_scanned[0]} output chunks ({_scanned[1]:,} characters) scanned against "
+        f"{len(_configured) + len(_FIXED_SECRETS)} configured secret values and 4 secret shapes: {len(_leaks)} leaks"
+    )
+    if terminal is not None:
+        terminal.write_line(summary)
+        for leak in _leaks[:20]:
+            terminal.write_line(f"  LEAK {leak}")
+    if _leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

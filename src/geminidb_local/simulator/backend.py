@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from geminidb_local.simulator.clock import SimClock
-from geminidb_local.simulator.fleet import Fleet
+from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
@@ -134,6 +134,18 @@ class Backend:
                     datastore["patch_available"] = False
                     if datastore.get("whole_version"):
                         datastore["whole_version"] = _bump(datastore["whole_version"])
+
+    def add_instance(self) -> str:
+        """Create a new, patchable Cassandra instance (newest of all); returns its ID."""
+        with self.lock:
+            new_id = f"{uuid.uuid4().hex}in06"
+            item = complete_instance(
+                {"id": new_id, "name": f"new-{new_id[:8]}", "datastore": {"type": "cassandra"}},
+                index=len(self.instances),
+            )
+            item["created"] = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+            self.instances[new_id] = item
+            return new_id
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -6,8 +6,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "drop", "delay", "malformed", "truncated", "accept_then_drop"]
-FAULT_KINDS: frozenset[str] = frozenset({"status", "drop", "delay", "malformed", "truncated", "accept_then_drop"})
+FaultKind = Literal[
+    "status", "drop", "delay", "malformed", "truncated", "accept_then_drop", "expire_tokens", "new_instance"
+]
+FAULT_KINDS: frozenset[str] = frozenset(
+    {"status", "drop", "delay", "malformed", "truncated", "accept_then_drop", "expire_tokens", "new_instance"}
+)
+"""``expire_tokens`` revokes every IAM token just before answering; ``new_instance`` creates an instance first,
+which shifts ListInstances' newest-first pages under a client that is paging."""
 
 
 @dataclass

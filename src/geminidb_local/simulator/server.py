@@ -61,6 +61,7 @@ class SimulatorState:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -125,6 +126,12 @@ class _Handler(BaseHTTPRequestHandler):
         fault = state.faults.take(route)
         if fault and fault.kind == "delay":
             time.sleep(fault.delay)
+            fault = None
+        elif fault and fault.kind == "expire_tokens":
+            state.gateway.revoke_tokens()
+            fault = None
+        elif fault and fault.kind == "new_instance":
+            state.backend.add_instance()
             fault = None
         if fault and fault.kind in ("status", "drop", "malformed", "truncated"):
             exchange.status = fault.status if fault.kind == "status" else 0

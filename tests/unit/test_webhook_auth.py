@@ -70,3 +70,40 @@ def test_verify_rejects_signature_for_another_body() -> None:
 def test_verify_without_configured_secret_rejects() -> None:
     with pytest.raises(WebhookAuthError, match="no_secret_configured"):
         verify([], sign_headers(SECRET, "m", NOW, BODY), BODY, now=NOW, tolerance=300)
+
+
+def test_boundaries_of_tolerance_id_length_and_timestamp_digits() -> None:
+    # exactly at the tolerance is accepted; the returned message carries id and timestamp
+    at_edge = sign_headers(SECRET, "msg_edge", NOW - 300, BODY)
+    verified = verify([SECRET], at_edge, BODY, now=NOW, tolerance=300)
+    assert (verified.msg_id, verified.timestamp) == ("msg_edge", NOW - 300)
+    # a 256-character id is accepted, 257 is not, and neither is any long id even if printable ASCII
+    longest = "m" * 256
+    assert verify([SECRET], sign_headers(SECRET, longest, NOW, BODY), BODY, now=NOW, tolerance=300).msg_id == longest
+    with pytest.raises(WebhookAuthError, match="bad_id"):
+        verify([SECRET], sign_headers(SECRET, "m" * 257, NOW, BODY), BODY, now=NOW, tolerance=300)
+    # twelve digits (zero-padded) are read; thirteen are refused before any arithmetic
+    padded = {**sign_headers(SECRET, "msg_pad", NOW, BODY), "webhook-timestamp": f"{NOW:012d}"}
+    assert verify([SECRET], padded, BODY, now=NOW, tolerance=300).timestamp == NOW
+    with pytest.raises(WebhookAuthError, match="bad_timestamp"):
+        verify([SECRET], {**padded, "webhook-timestamp": f"{NOW:013d}"}, BODY, now=NOW, tolerance=300)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_each_missing_header_is_reported_as_missing(missing: str) -> None:
+    headers = {k: v for k, v in sign_headers(SECRET, "msg_m", NOW, BODY).items() if k != missing}
+    with pytest.raises(WebhookAuthError) as caught:
+        verify([SECRET], headers, BODY, now=NOW, tolerance=300)
+    assert caught.value.reason == "missing_headers"
+
+
+def test_no_configured_secret_is_its_own_reason() -> None:
+    with pytest.raises(WebhookAuthError) as caught:
+        verify([], sign_headers(SECRET, "msg_n", NOW, BODY), BODY, now=NOW, tolerance=300)
+    assert caught.value.reason == "no_secret_configured"
+
+
+@pytest.mark.parametrize("secret", ["whsec_not*base64", "whsec_YWJj!", "whsec_YWJjZA"])
+def test_secrets_that_are_not_strict_base64_are_refused(secret: str) -> None:
+    with pytest.raises(ValueError, match="'whsec_' followed by base64"):
+        sign_headers(secret, "msg_s", NOW, BODY)

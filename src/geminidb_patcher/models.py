@@ -14,7 +14,7 @@ from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION
 Engine = Literal["cassandra", "influxdb", "redis"]
 SUPPORTED_ENGINES: frozenset[str] = frozenset({"cassandra", "influxdb", "redis"})
 Mode = Literal["plan", "apply"]
-Trigger = Literal["schedule", "webhook", "direct"]
+Trigger = Literal["schedule", "webhook", "direct", "cli"]
 OutcomeKind = Literal["submitted", "rejected", "failed", "skipped", "deferred", "planned"]
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("submitted", "rejected", "failed", "skipped", "deferred", "planned")
 
@@ -169,6 +169,8 @@ class Outcome(_Strict):
     detail: str | None = None
     wave: str | None = None
     next_window_at: datetime | None = None
+    version: str | None = None
+    maintenance_window: str | None = None
 
 
 class TargetError(_Strict):

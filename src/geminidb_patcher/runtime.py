@@ -28,7 +28,7 @@ from geminidb_patcher.notify.base import Sender
 from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
-from geminidb_patcher.reconcile.act import ActSettings
+from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
 from geminidb_patcher.service import Patcher
 from geminidb_patcher.settings import Settings, load_settings
@@ -173,8 +173,8 @@ class Runtime:
             metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
         return Notifier(unique, all_failed_fails_run=self.settings.notify_failure_fails_run)
 
-    def patcher(self) -> Patcher:
-        """A patcher wired to the current secrets."""
+    def patcher(self, on_batch: Callable[[BatchRecord], None] | None = None) -> Patcher:
+        """A patcher wired to the current secrets; ``on_batch`` hears of every batch call (the CLI's progress)."""
         return Patcher(
             clients=self.client,
             default_target=self.settings.default_target,
@@ -182,4 +182,5 @@ class Runtime:
             notifier=self.notifier(self.secret_values()),
             clock=self.clock,
             blackouts=self.settings.blackouts,
+            on_batch=on_batch,
         )

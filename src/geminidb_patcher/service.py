@@ -127,6 +127,7 @@ class Patcher:
         notifier: Notifier,
         clock: Callable[[], datetime],
         blackouts: Sequence[Blackout] = (),
+        on_batch: Callable[[BatchRecord], None] | None = None,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -134,6 +135,7 @@ class Patcher:
         self._notifier = notifier
         self._clock = clock
         self._blackouts = tuple(blackouts)
+        self._on_batch = on_batch
 
     def _observe_all(
         self, targets: list[Target], request: RunRequest, now: datetime
@@ -217,6 +219,11 @@ class Patcher:
             metrics.add_metric(name="PlanChanged", unit=MetricUnit.Count, value=1)
             raise PlanChangedError(request.expected_plan_id, result.plan_id)
 
+    def _batch_done(self, record: BatchRecord) -> None:
+        _log_batch(record)
+        if self._on_batch is not None:
+            self._on_batch(record)
+
     def _act(
         self, result: Plan, held: list[Outcome], context: RunContext
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
@@ -227,7 +234,7 @@ class Patcher:
             ErrorBudget(allowed),
             clock=self._clock,
             remaining_ms=context.remaining_ms,
-            on_batch=_log_batch,
+            on_batch=self._batch_done,
         )
         acted, raw = submitter.run(result.batches)
         return held + acted, raw

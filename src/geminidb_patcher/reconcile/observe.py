@@ -17,10 +17,18 @@ def tag_filters(request: RunRequest) -> list[TagFilter]:
     return list(dict.fromkeys(tag_filter(s.tags) for s in selectors if s.tags))
 
 
+JOB_CLOCK_MARGIN = timedelta(minutes=1)
+"""ListJobs times have whole seconds: a window ending exactly now would miss a job started this second."""
+
+
 def upgrade_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tuple[JobView, ...]:
     """Every running upgrade job (30 days back), and every upgrade job started within ``history``."""
-    running = port.list_jobs(name=UPGRADE_JOB_NAME, status="Running", start_time=now - MAX_JOB_HISTORY, end_time=now)
-    recent = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=now - history, end_time=now) if history else []
+    end = now + JOB_CLOCK_MARGIN
+    oldest = end - MAX_JOB_HISTORY  # the API refuses windows longer than 30 days
+    running = port.list_jobs(name=UPGRADE_JOB_NAME, status="Running", start_time=oldest, end_time=end)
+    recent = (
+        port.list_jobs(name=UPGRADE_JOB_NAME, start_time=max(now - history, oldest), end_time=end) if history else []
+    )
     by_id: dict[str, JobView] = {}
     for item in [*recent, *running]:  # the running listing is the fresher word on a job's status
         job = JobView.from_api(item)

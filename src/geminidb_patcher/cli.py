@@ -1,0 +1,310 @@
+"""``geminidb-patcher plan|apply|status``: the function's engine from a terminal, with the usual Huawei variables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TextIO
+
+from pydantic import TypeAdapter, ValidationError
+
+from geminidb_patcher.huawei.errors import HuaweiError
+from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, describe_problems, enforce_limits
+from geminidb_patcher.reconcile.act import BatchRecord
+from geminidb_patcher.reconcile.observe import upgrade_jobs
+from geminidb_patcher.runtime import CredentialsMissingError, Runtime
+from geminidb_patcher.secrets import SecretsError
+from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
+from geminidb_patcher.settings import ConfigError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+"""The run finished, but something was rejected or failed, or a target could not be read."""
+EXIT_USAGE = 2
+EXIT_PLAN_CHANGED = 3
+EXIT_ABORTED = 4
+EXIT_CONFIG = 5
+CLI_DEADLINE_MS = 3_600_000
+_DURATION = TypeAdapter(timedelta)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="geminidb-patcher", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("plan", "show what would be submitted"), ("apply", "submit, after confirmation")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--request", metavar="FILE", help="a RunRequest JSON file ('-' for stdin)")
+        command.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
+        command.add_argument("--instance-id", action="append", dest="instance_ids", help="repeatable")
+        command.add_argument("--engine", action="append", dest="engines", help="repeatable")
+        command.add_argument("--name", help="exact name, or *text for names containing text")
+        command.add_argument("--tag", action="append", metavar="KEY=VALUE", help="repeatable")
+        command.add_argument("--window", help="instance, anytime, or a JSON window object")
+        command.add_argument("--max-in-flight", help="a number or N%%")
+        command.add_argument("--max-errors", help="a number or N%%")
+        command.add_argument("--output", choices=("table", "json"), default="table")
+        if name == "apply":
+            command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+            command.add_argument("--expected-plan-id", help="refuse unless the plan is still this one")
+    status = commands.add_parser("status", help="running, finished and failed upgrade jobs")
+    status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
+    status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration (default PT24H)")
+    status.add_argument("--output", choices=("table", "json"), default="table")
+    return parser
+
+
+def _limit(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The request file (if any), overridden by the flags that were given."""
+    fields: dict[str, Any] = {}
+    if args.request:
+        text = sys.stdin.read() if args.request == "-" else open(args.request, encoding="utf-8").read()  # noqa: PTH123, SIM115
+        loaded = json.loads(text)
+        if not isinstance(loaded, dict):
+            raise ValueError("the request file must hold a JSON object")
+        fields.update(loaded)
+    if args.target:
+        fields["targets"] = [dict(zip(("region", "project_id"), t.split("/", 1), strict=False)) for t in args.target]
+    if args.instance_ids:
+        fields["instance_ids"] = args.instance_ids
+    selector = dict(fields.get("selector") or {})
+    if args.engines:
+        selector["engines"] = args.engines
+    if args.name:
+        selector["name"] = args.name
+    if args.tag:
+        tags: dict[str, list[str]] = {}
+        for item in args.tag:
+            key, _, value = item.partition("=")
+            tags.setdefault(key, []).extend([value] if value else [])
+        selector["tags"] = tags
+    if selector:
+        fields["selector"] = selector
+    if args.window:
+        fields["window"] = json.loads(args.window) if args.window.startswith("{") else args.window
+    for flag in ("max_in_flight", "max_errors"):
+        if getattr(args, flag):
+            fields[flag] = _limit(getattr(args, flag))
+    return fields
+
+
+def _row(outcome: Mapping[str, Any]) -> tuple[str, ...]:
+    what = outcome.get("job_id") or (
+        f"{outcome['error_code']}: {outcome.get('error_message') or ''}"
+        if outcome.get("error_code")
+        else f"{outcome.get('reason') or ''}: {outcome.get('detail') or ''}"
+        if outcome.get("reason")
+        else outcome.get("detail") or ""
+    )
+    return (
+        outcome.get("instance_name") or outcome["instance_id"],
+        outcome.get("engine") or "-",
+        outcome.get("version") or "-",
+        outcome.get("maintenance_window") or "-",
+        outcome["outcome"],
+        what,
+    )
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns; the last column is never padded."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [f"{cell!s:<{widths[i]}}" for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    return "\n".join(lines)
+
+
+def _print_report(report: RunReport, output: str, out: TextIO) -> None:
+    data = report.model_dump(mode="json")
+    if output == "json":
+        out.write(json.dumps(data, indent=2) + "\n")
+        return
+    rows = [_row(o) for o in data["outcomes"]]
+    out.write(table(("INSTANCE", "ENGINE", "VERSION", "WINDOW", "OUTCOME", "JOB / ERROR / REASON"), rows) + "\n")
+    counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n) or "nothing in scope"
+    out.write(f"\n{counts}; plan {report.plan_id}; run {report.run_id}\n")
+    for error in report.errors:
+        out.write(f"target {error.region}/{error.project_id} not read: {error.error_message}\n")
+    for note in report.notes:
+        out.write(f"note: {note}\n")
+
+
+def _exit_for(report: RunReport) -> int:
+    bad = report.counts.get("rejected") or report.counts.get("failed") or report.errors
+    return EXIT_PROBLEMS if bad else EXIT_OK
+
+
+class Cli:
+    """One command against a runtime; input, output and the confirmation prompt are injectable for tests."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        out: TextIO,
+        err: TextIO,
+        confirm: Callable[[str], bool],
+    ) -> None:
+        self._runtime = runtime
+        self._out = out
+        self._err = err
+        self._confirm = confirm
+
+    def run_request(self, fields: dict[str, Any], output: str, *, apply: bool, yes: bool) -> int:
+        """``plan``, or ``apply``: plan, show, confirm, then apply pinned to the plan that was shown."""
+        expected = fields.pop("expected_plan_id", None)
+        plan_request = RunRequest.model_validate({**fields, "mode": "plan", "notify": False})
+        settings = self._runtime.settings
+        enforce_limits(plan_request, max_instance_ids=settings.max_instance_ids, max_targets=settings.max_targets)
+        planned = self._run(plan_request)
+        if not apply:
+            _print_report(planned, output, self._out)
+            return _exit_for(planned)
+        if expected and expected != planned.plan_id:
+            self._err.write(f"the plan is now {planned.plan_id}, not {expected}: nothing was submitted\n")
+            return EXIT_PLAN_CHANGED
+        chosen = planned.counts.get("planned", 0)
+        if output == "table":
+            _print_report(planned, output, self._out)
+        if chosen == 0:
+            self._err.write("nothing to submit\n")
+            return _exit_for(planned)
+        if not yes and not self._confirm(f"Submit {chosen} instance(s) (plan {planned.plan_id})? [y/N] "):
+            self._err.write("aborted: nothing was submitted\n")
+            return EXIT_ABORTED
+        apply_request = RunRequest.model_validate({**fields, "mode": "apply", "expected_plan_id": planned.plan_id})
+        applied = self._run(apply_request, progress=True)
+        if output == "json":
+            _print_report(applied, output, self._out)
+        else:
+            self._out.write("\n")
+            _print_report(applied, output, self._out)
+        return _exit_for(applied)
+
+    def _run(self, request: RunRequest, *, progress: bool = False) -> RunReport:
+        def report_batch(record: BatchRecord) -> None:
+            submitted = sum(1 for r in record.upgrade_results if r.get("job_id"))
+            line = f"batch {record.engine}, {len(record.instance_ids)} instance(s): {submitted} submitted"
+            if record.error is not None:
+                line += f", call failed ({record.error.error_code or type(record.error).__name__})"
+            self._err.write(line + "\n")
+
+        patcher = self._runtime.patcher(on_batch=report_batch if progress else None)
+        context = RunContext(f"cli-{uuid.uuid4()}", "cli", lambda: CLI_DEADLINE_MS)
+        return patcher.run(request, context)
+
+    def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
+        """Running upgrade jobs, and those started within ``lookback``."""
+        chosen = [dict(zip(("region", "project_id"), t.split("/", 1), strict=False)) for t in targets or []] or (
+            [self._runtime.settings.default_target.model_dump()] if self._runtime.settings.default_target else []
+        )
+        if not chosen:
+            raise NoTargetError("no --target and no HUAWEICLOUD_REGION/HUAWEICLOUD_SDK_PROJECT_ID")
+        request = RunRequest.model_validate({"targets": chosen})
+        rows: list[dict[str, Any]] = []
+        assert request.targets is not None
+        now = self._runtime.clock()
+        for target in request.targets:
+            for job in upgrade_jobs(self._runtime.client(target), now, lookback):
+                rows.append(
+                    {
+                        "region": target.region,
+                        "project_id": target.project_id,
+                        "job_id": job.id,
+                        "instance_id": job.instance_id,
+                        "instance_name": job.instance_name,
+                        "status": job.status,
+                        "progress": job.progress,
+                        "started_at": job.started_at.isoformat() if job.started_at else None,
+                        "ended_at": job.ended_at.isoformat() if job.ended_at else None,
+                        "fail_reason": job.fail_reason,
+                    }
+                )
+        rows.sort(key=lambda r: (r["status"] != "Running", r["status"] != "Failed", r["instance_name"]))
+        if output == "json":
+            self._out.write(json.dumps({"jobs": rows}, indent=2) + "\n")
+        else:
+            header = ("INSTANCE", "STATUS", "PROGRESS", "STARTED", "ENDED", "JOB / FAIL REASON")
+            lines = [
+                (
+                    r["instance_name"] or r["instance_id"],
+                    r["status"],
+                    r["progress"] or "-",
+                    (r["started_at"] or "-")[:16],
+                    (r["ended_at"] or "-")[:16],
+                    r["fail_reason"] or r["job_id"],
+                )
+                for r in rows
+            ]
+            self._out.write(table(header, lines) + "\n")
+            counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("Running", "Completed", "Failed")}
+            self._out.write(
+                f"\nrunning {counts['Running']}, completed {counts['Completed']}, failed {counts['Failed']}\n"
+            )
+        return EXIT_PROBLEMS if any(r["status"] == "Failed" for r in rows) else EXIT_OK
+
+
+def _ask(prompt: str) -> bool:
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def main(
+    argv: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    runtime: Runtime | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    confirm: Callable[[str], bool] = _ask,
+) -> int:
+    """Run one command; the return value is the process exit code (see the README)."""
+    args = _parser().parse_args(argv)
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        cli = Cli(
+            runtime or Runtime.from_environ(environ if environ is not None else os.environ),
+            out=out,
+            err=err,
+            confirm=confirm,
+        )
+        if args.command == "status":
+            return cli.status(args.target, _DURATION.validate_python(args.lookback), args.output)
+        fields = _request_fields(args)
+        if args.command == "apply" and args.expected_plan_id:
+            fields["expected_plan_id"] = args.expected_plan_id
+        return cli.run_request(fields, args.output, apply=args.command == "apply", yes=getattr(args, "yes", False))
+    except ValidationError as exc:
+        for problem in describe_problems(exc.errors(include_input=False, include_url=False), whole="request"):
+            err.write(f"invalid request: {problem['field']}: {problem['message']}\n")
+        return EXIT_USAGE
+    except (RequestLimitError, ValueError, OSError) as exc:
+        if isinstance(exc, ConfigError | NoTargetError):
+            err.write(f"configuration: {exc}\n")
+            return EXIT_CONFIG
+        err.write(f"invalid request: {exc}\n")
+        return EXIT_USAGE
+    except PlanChangedError as exc:
+        err.write(f"{exc}: nothing was submitted\n")
+        return EXIT_PLAN_CHANGED
+    except (CredentialsMissingError, SecretsError) as exc:
+        err.write(f"configuration: {exc}\n")
+        return EXIT_CONFIG
+    except HuaweiError as exc:
+        err.write(f"Huawei Cloud API: {exc}\n")
+        return EXIT_PROBLEMS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,10 +9,10 @@ test:
 lint:
 	$(PYTHON) dev.py lint
 
-# sam build runs this with ARTIFACTS_DIR set: the function package plus its pinned runtime
+# sam build runs this (once per function: both share the same package) with ARTIFACTS_DIR set: the function package plus its pinned runtime
 # dependencies as arm64 / CPython 3.13 wheels. Nothing else (no tests, no simulator, no dev tools).
 UV ?= uv
-build-PatcherFunction:
+build-ScheduledFunction build-WebhookFunction:
 	$(UV) pip install --quiet --no-deps --only-binary :all: --python-platform aarch64-manylinux2014 \
 		--python-version 3.13 --target "$(ARTIFACTS_DIR)" -r src/requirements.txt
 	cp -R src/geminidb_patcher "$(ARTIFACTS_DIR)/"

@@ -13,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.9"
 CFN_LINT = "cfn-lint==1.58.0"
+SAM_TRANSLATOR = "aws-sam-translator==1.115.0"
+ARTIFACT = ROOT / ".build" / "artifact"
 
 
 def _uv() -> list[str]:
@@ -52,11 +54,23 @@ def main(argv: list[str]) -> int:
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
         elif command == "test":
             _run(*uv, "run", "--frozen", "--no-sync", "pytest", *extra)
+            if not extra:  # the whole suite: also build the Lambda artifact as sam build does, and inspect it
+                shutil.rmtree(ARTIFACT, ignore_errors=True)
+                ARTIFACT.mkdir(parents=True)
+                _run(
+                    "make",
+                    "--no-print-directory",
+                    "build-ScheduledFunction",
+                    f"ARTIFACTS_DIR={ARTIFACT}",
+                    f"UV={uv[0]}",
+                )
+                _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-m", "artifact", "tests/artifact")
         else:
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "check", "src", "tests", "dev.py")
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "format", "--check", "src", "tests", "dev.py")
             _run(*uv, "run", "--frozen", "--no-sync", "mypy")
             _run(*uv, "tool", "run", "--from", CFN_LINT, "cfn-lint", "template.yaml")
+            _run(*uv, "tool", "run", "--from", SAM_TRANSLATOR, "--with", "pyyaml", "python", "tools/sam_transform.py")
     except subprocess.CalledProcessError as failed:
         return failed.returncode or 1
     return 0

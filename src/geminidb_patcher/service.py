@@ -29,7 +29,7 @@ from geminidb_patcher.reconcile.observe import observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
-from geminidb_patcher.telemetry import logger, metrics
+from geminidb_patcher.telemetry import count_with_dimensions, logger, metrics
 
 
 class NoTargetError(ValueError):
@@ -157,6 +157,7 @@ class Patcher:
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
         started = self._clock()
+        logger.append_keys(run_id=context.run_id, trigger=context.trigger, mode=request.mode)
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
@@ -221,6 +222,10 @@ class Patcher:
 
     def _batch_done(self, record: BatchRecord) -> None:
         _log_batch(record)
+        metrics.add_metric(name="BatchLatency", unit=MetricUnit.Milliseconds, value=record.duration_ms)
+        if record.error is not None:
+            code = record.error.error_code or type(record.error).__name__
+            count_with_dimensions("ApiErrors", 1, {"error_code": code, "call": "batch_upgrade"})
         if self._on_batch is not None:
             self._on_batch(record)
 
@@ -244,4 +249,11 @@ class Patcher:
         for kind, count in report.counts.items():
             metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
         metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))
+        for error in report.errors:
+            count_with_dimensions("ApiErrors", 1, {"error_code": error.error_code or "unknown", "call": "observe"})
+        groups = Counter(
+            (o.outcome, o.engine or "unknown", o.reason or o.error_code or o.outcome) for o in report.outcomes
+        )
+        for (kind, engine, reason), count in sorted(groups.items()):
+            count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
         self._notifier.deliver(report, request.notify)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from geminidb_patcher.redaction import Redactor
 
@@ -26,3 +27,12 @@ logger = Logger(service=SERVICE, stream=_CurrentStdout(), utc=True)  # type: ign
 redactor = Redactor()
 logger.addFilter(redactor)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count_with_dimensions(name: str, value: int, dimensions: dict[str, str]) -> None:
+    """One EMF record for a count with its own dimensions (plus ``service``), flushed at once."""
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE, default_dimensions={"service": SERVICE}
+    ) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension)

@@ -81,7 +81,18 @@ def test_schedule_apply_submits_batches_logs_each_and_notifies(
     )
     # AND EMF metrics count outcomes
     emf = [r for r in records(output) if "_aws" in r]
-    assert emf and emf[0]["InstancesSubmitted"] == [25.0]
+    (main_record,) = [r for r in emf if "InstancesSubmitted" in r]
+    assert main_record["InstancesSubmitted"] == [25.0] and len(main_record["BatchLatency"]) == 4
+    # AND outcomes are also counted by outcome, engine and reason, as documented
+    by_reason = {(r["outcome"], r["engine"], r["reason"]): r["Outcomes"] for r in emf if "Outcomes" in r}
+    assert by_reason[("rejected", "redis", "DBS.200019")] == [1.0]
+    assert by_reason[("skipped", "mongodb", "unsupported_engine")] == [2.0]
+    dimensions = next(r for r in emf if "Outcomes" in r)["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert sorted(dimensions[0]) == ["engine", "outcome", "reason", "service"]
+    # AND every log record of the run carries its run id and correlation id
+    logged = [r for r in records(output) if "message" in r]
+    assert {r["run_id"] for r in logged} == {report["run_id"]}
+    assert {r["correlation_id"] for r in logged} == {"demo-execution-apply"}
     # AND the notification is the report, verifiable with the reference Standard Webhooks library
     (message,) = demo_simulator.inbox
     assert message["body"]["run_id"] == report["run_id"]

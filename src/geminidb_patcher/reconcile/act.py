@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class BatchRecord:
     upgrade_results: list[dict[str, Any]]
     error: HuaweiError | None
     confirmed_by_reobservation: bool
+    duration_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,15 +121,17 @@ class Submitter:
                 for i in range(len(batch.instances))
             ], []
         started = self._clock()
+        began = time.perf_counter()
         port = self._ports(batch.target)
         raw: list[dict[str, Any]] = []
         try:
             results = port.batch_upgrade(batch.instance_ids)
         except HuaweiError as error:
-            outcomes = self._after_error(port, batch, error, started)
+            outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
         else:
             raw = [result.raw for result in results]
-            self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, False))
+            elapsed = (time.perf_counter() - began) * 1000
+            self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, False, elapsed))
             outcomes = self._classify(batch, results)
         self._budget.record(outcomes)
         return outcomes, raw
@@ -169,9 +173,12 @@ class Submitter:
                 )
         return outcomes
 
-    def _after_error(self, port: GeminiDBPort, batch: Batch, error: HuaweiError, started: datetime) -> list[Outcome]:
+    def _after_error(
+        self, port: GeminiDBPort, batch: Batch, error: HuaweiError, started: datetime, elapsed_ms: float
+    ) -> list[Outcome]:
         confirmed = _reobserve(port, started - RECHECK_WINDOW, self._clock()) if _ambiguous(error) else {}
-        self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, bool(confirmed)))
+        record = BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, bool(confirmed), elapsed_ms)
+        self._on_batch(record)
         outcomes = []
         for index, instance in enumerate(batch.instances):
             job_id = confirmed.get(instance.id)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|lint``."""
+"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|lint|bench``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _sync(uv: list[str]) -> None:
 
 def main(argv: list[str]) -> int:
     """Run one command."""
-    commands = ("demo", "test", "lint")
+    commands = ("demo", "test", "lint", "bench")
     if len(argv) < 1 or argv[0] not in commands:
         print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)
         return 2
@@ -52,6 +52,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "demo":
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
+        elif command == "bench":
+            _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "tests.benchmarks.run", *extra)
         elif command == "test":
             _run(*uv, "run", "--frozen", "--no-sync", "pytest", *extra)
             if not extra:  # the whole suite: also build the Lambda artifact as sam build does, and inspect it

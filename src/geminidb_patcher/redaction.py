@@ -17,12 +17,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1" + MASK),
     (re.compile(r"\bMII[A-Za-z0-9+/=_-]{20,}"), MASK),  # Huawei IAM tokens
     (
-        re.compile(r"(?i)([?&](?:access_token|key|sig|sign|token|signature|secret|password|code)=)[^&\s\"']+"),
+        re.compile(r"([?&](?:access_token|key|sig|sign|token|signature|secret|password|code)=)[^&\s\"']+", re.I),
         r"\1" + MASK,
     ),
     (re.compile(r"(hooks\.slack\.com/services/|/open-apis/bot/v2/hook/|/webhook/send\?key=)[^\s\"']+"), r"\1" + MASK),
-    (re.compile(r"(?i)(\"(?:password|secret|sk|token)\"\s*:\s*\")[^\"]{4,}"), r"\1" + MASK),
+    (re.compile(r"(\"(?:password|secret|sk|token)\"\s*:\s*\")[^\"]{4,}", re.I), r"\1" + MASK),
 )
+_ANY_SHAPE = re.compile(
+    "|".join(f"(?{'i' if pattern.flags & re.IGNORECASE else ''}:{pattern.pattern})" for pattern, _ in _PATTERNS)
+)
+"""One pass that tells whether any of the patterns could apply; most strings (IDs, names) have none."""
 _SENSITIVE_KEYS = frozenset(
     {"authorization", "x-auth-token", "x-subject-token", "x-security-token", "password", "sk", "secret"}
 )
@@ -34,6 +38,7 @@ class Redactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._known: frozenset[str] = frozenset()
+        self._known_pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def remember(self, values: Iterable[str]) -> None:
@@ -42,15 +47,22 @@ class Redactor(logging.Filter):
         for value in list(fresh):
             fresh.update(part for part in value.split() if len(part) >= MIN_KNOWN_LENGTH)  # rotation lists
         with self._lock:
+            if fresh <= self._known:
+                return
             self._known = self._known | fresh
+            longest_first = sorted(self._known, key=len, reverse=True)
+            self._known_pattern = re.compile("|".join(re.escape(secret) for secret in longest_first))
 
     def text(self, value: str) -> str:
         """``value`` with every known secret and secret-shaped run masked."""
-        for secret in sorted(self._known, key=len, reverse=True):
-            if secret in value:
-                value = value.replace(secret, MASK)
-        for pattern, replacement in _PATTERNS:
-            value = pattern.sub(replacement, value)
+        if len(value) < MIN_KNOWN_LENGTH:
+            return value
+        known = self._known_pattern
+        if known is not None:
+            value = known.sub(MASK, value)
+        if _ANY_SHAPE.search(value):
+            for pattern, replacement in _PATTERNS:
+                value = pattern.sub(replacement, value)
         return value
 
     def scrub(self, value: Any, depth: int = 0) -> Any:

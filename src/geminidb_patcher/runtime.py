@@ -142,6 +142,7 @@ class Runtime:
             project_id=target.project_id,
             auth=self._authenticator(target, values),
             sleep=self._sleep,
+            page_concurrency=self.settings.submit_concurrency,
         )
 
     def notifier(self, values: SecretValues) -> Notifier:

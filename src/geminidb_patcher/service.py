@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,9 @@ from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.telemetry import count_with_dimensions, logger, metrics
+
+OUTCOMES_PER_RECORD = 200
+"""Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
 
 
 class NoTargetError(ValueError):
@@ -138,13 +142,13 @@ class Patcher:
         self._on_batch = on_batch
 
     def _observe_all(
-        self, targets: list[Target], request: RunRequest, now: datetime
+        self, ports: Callable[[Target], GeminiDBPort], targets: list[Target], request: RunRequest, now: datetime
     ) -> tuple[list[FleetSnapshot], list[TargetError]]:
         """Observe every target concurrently; a target that fails is reported, the others go on."""
 
         def one(target: Target) -> FleetSnapshot | TargetError:
             try:
-                return observe(self._clients(target), target, now, request)
+                return observe(ports(target), target, now, request, self._act_settings.concurrency)
             except HuaweiError as error:
                 return _target_error(target, error)
 
@@ -161,7 +165,8 @@ class Patcher:
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
-        snapshots, errors = self._observe_all(targets, request, started)
+        ports = functools.cache(self._clients)  # one client per target for the whole run
+        snapshots, errors = self._observe_all(ports, targets, request, started)
         outcomes: list[Outcome] = []
         raw_results: list[dict[str, Any]] = []
         result: Plan | None = None
@@ -172,7 +177,7 @@ class Patcher:
             held, planned = held_and_planned(result)
             outcomes = held + planned
             if request.mode == "apply":
-                outcomes, raw_results = self._act(result, held, context)
+                outcomes, raw_results = self._act(ports, result, held, context)
         counts = Counter(outcome.outcome for outcome in outcomes)
         notes = []
         if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
@@ -230,11 +235,11 @@ class Patcher:
             self._on_batch(record)
 
     def _act(
-        self, result: Plan, held: list[Outcome], context: RunContext
+        self, ports: Callable[[Target], GeminiDBPort], result: Plan, held: list[Outcome], context: RunContext
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
         allowed = result.rollout.max_errors - result.rollout.errors_before
         submitter = Submitter(
-            self._clients,
+            ports,
             self._act_settings,
             ErrorBudget(allowed),
             clock=self._clock,
@@ -245,7 +250,13 @@ class Patcher:
         return held + acted, raw
 
     def _publish(self, report: RunReport, request: RunRequest) -> None:
-        logger.info("run_report", extra={"run_report": report.model_dump(mode="json")})
+        parts = max(1, -(-len(report.outcomes) // OUTCOMES_PER_RECORD))
+        summary = report.model_dump(mode="json", exclude={"outcomes", "upgrade_results"})
+        logger.info("run_report", extra={"run_report": summary, "outcome_parts": parts})
+        for part in range(parts):
+            chunk = report.outcomes[part * OUTCOMES_PER_RECORD : (part + 1) * OUTCOMES_PER_RECORD]
+            outcomes = [outcome.model_dump(mode="json", exclude_none=True) for outcome in chunk]
+            logger.info("run_outcomes", extra={"part": part + 1, "parts": parts, "outcomes": outcomes})
         for kind, count in report.counts.items():
             metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
         metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))

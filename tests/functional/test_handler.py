@@ -89,6 +89,11 @@ def test_schedule_apply_submits_batches_logs_each_and_notifies(
     assert by_reason[("skipped", "mongodb", "unsupported_engine")] == [2.0]
     dimensions = next(r for r in emf if "Outcomes" in r)["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     assert sorted(dimensions[0]) == ["engine", "outcome", "reason", "service"]
+    # AND the report is logged as a summary plus outcome records, each far below CloudWatch's 256 KB event limit
+    (summary,) = logs(output, "run_report")
+    parts = logs(output, "run_outcomes")
+    assert summary["outcome_parts"] == len(parts) and sum(len(p["outcomes"]) for p in parts) == 41
+    assert max(len(line.encode()) for line in output.splitlines()) < 256_000
     # AND every log record of the run carries its run id and correlation id
     logged = [r for r in records(output) if "message" in r]
     assert {r["run_id"] for r in logged} == {report["run_id"]}

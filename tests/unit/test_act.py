@@ -28,7 +28,7 @@ class RejectingPort:
         self.sent.append(list(instance_ids))
         return [UpgradeResult.from_item({"instance_id": i, "error_code": self.code}) for i in instance_ids]
 
-    def list_instances(self) -> list[dict[str, Any]]:
+    def list_instance_views(self) -> list[InstanceView]:
         return []
 
     def list_jobs(self, **_: Any) -> list[dict[str, Any]]:

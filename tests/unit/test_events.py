@@ -7,7 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from geminidb_patcher.handler import InvalidRunRequestError, _parse_direct, is_http_event
+from geminidb_patcher.entry import parse_direct
+from geminidb_patcher.handler import InvalidRunRequestError, is_http_event
 from geminidb_patcher.models import RunRequest
 from tests.conftest import EVENTS, load_event
 
@@ -37,7 +38,7 @@ def test_every_event_file_is_covered_by_a_test() -> None:
 
 @pytest.mark.parametrize("name", VALID_DIRECT)
 def test_direct_events_parse(name: str) -> None:
-    request, scheduler = _parse_direct(load_event(name))
+    request, scheduler = parse_direct(load_event(name))
     assert request.mode in ("plan", "apply")
     assert (scheduler is not None) == name.startswith("schedule-")
 
@@ -45,7 +46,7 @@ def test_direct_events_parse(name: str) -> None:
 @pytest.mark.parametrize(("name", "field"), INVALID_DIRECT.items())
 def test_invalid_direct_events_fail_naming_the_field(name: str, field: str) -> None:
     with pytest.raises(InvalidRunRequestError, match=field.replace(".", r"\.")):
-        _parse_direct(load_event(f"invalid/{name}"))
+        parse_direct(load_event(f"invalid/{name}"))
 
 
 @pytest.mark.parametrize("name", HTTP_EVENTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from geminidb_patcher.huawei.errors import AuthenticationError, HuaweiError, Pro
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
 from geminidb_patcher.ids import check_instance_id, check_job_id, check_project_id
+from geminidb_patcher.reconcile.snapshot import InstanceView
 
 MAX_BATCH_SIZE = 10
 INSTANCE_PAGE_SIZE = 100
@@ -70,12 +72,14 @@ class GeminiDBClient:
         auth: Authenticator,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        page_concurrency: int = 1,
     ) -> None:
         self._http = http
         self._base = f"{endpoint.rstrip('/')}/v3/{check_project_id(project_id)}"
         self._auth = auth
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._page_concurrency = page_concurrency
 
     def _call(
         self,
@@ -102,40 +106,84 @@ class GeminiDBClient:
                 self._sleep(wait)
                 attempt += 1
 
+    def _page(
+        self,
+        path: str,
+        items_key: str,
+        query: list[tuple[str, str]],
+        offset: int,
+        size: int,
+        keep: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> tuple[list[tuple[str | None, Any]], int | None]:
+        """One page as ``(key, item)`` pairs (``keep`` applied at once, so raw pages are not held), and its total."""
+        page_query = [*query, ("offset", str(offset)), ("limit", str(size))]
+        body = require_object(self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key)
+        page = body[items_key]
+        if not isinstance(page, list):
+            raise ProtocolError(f"{items_key} is not a list")
+        total = body.get("total_count")
+        kept = []
+        for item in page:
+            if isinstance(item, dict):
+                key = item.get("id") or item.get("job_id")
+                kept.append((str(key) if key is not None else None, keep(item) if keep else item))
+        return kept, int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+
     def _paged(
         self,
         path: str,
         items_key: str,
         query: list[tuple[str, str]],
         page_size: int,
-    ) -> list[dict[str, Any]]:
-        """Every item of a paged list, following ``offset``/``limit`` until ``total_count``."""
-        items: list[dict[str, Any]] = []
+        keep: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> list[Any]:
+        """Every item of a paged list: the first page, then the rest ``page_concurrency`` at a time.
+
+        Pages are merged in offset order; an item a shifting list repeats on a later page is kept once.
+        """
+        first, total = self._page(path, items_key, query, 0, page_size, keep)
+        pages = [first]
+        if total is None:  # no total: walk until an empty page
+            offset = page_size
+            for _ in range(MAX_PAGES):
+                if not pages[-1]:
+                    break
+                page, _ = self._page(path, items_key, query, offset, page_size, keep)
+                pages.append(page)
+                offset += page_size
+            else:
+                raise ProtocolError(f"more than {MAX_PAGES} pages of {items_key}")
+        else:
+            offsets = list(range(page_size, total, page_size))
+            if len(offsets) >= MAX_PAGES:
+                raise ProtocolError(f"more than {MAX_PAGES} pages of {items_key}")
+            if offsets:
+                workers = max(1, min(self._page_concurrency, len(offsets)))
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
+                    pages += [
+                        page
+                        for page, _ in pool.map(
+                            lambda o: self._page(path, items_key, query, o, page_size, keep), offsets
+                        )
+                    ]
+        items: list[Any] = []
         seen: set[str] = set()
-        offset = 0
-        for _ in range(MAX_PAGES):
-            page_query = [*query, ("offset", str(offset)), ("limit", str(page_size))]
-            body = require_object(self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key)
-            page = body[items_key]
-            if not isinstance(page, list):
-                raise ProtocolError(f"{items_key} is not a list")
-            for item in page:
-                key = item.get("id") or item.get("job_id") if isinstance(item, dict) else None
-                if not isinstance(item, dict) or (key is not None and key in seen):
+        for page in pages:
+            for key, item in page:
+                if key is not None and key in seen:
                     continue  # a page that shifted under us repeats items; keep the first copy
                 if key is not None:
-                    seen.add(str(key))
+                    seen.add(key)
                 items.append(item)
-            offset += page_size
-            total = body.get("total_count")
-            total_count = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
-            if not page or (total_count is not None and offset >= total_count):
-                return items
-        raise ProtocolError(f"more than {MAX_PAGES} pages of {items_key}")
+        return items
 
     def list_instances(self) -> list[dict[str, Any]]:
         """Every instance in the project (ListInstances, all pages), as the API returns them."""
         return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE)
+
+    def list_instance_views(self) -> list[InstanceView]:
+        """Every instance, parsed page by page into the fields planning needs (large fleets stay small)."""
+        return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE, InstanceView.from_api)
 
     def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
         """IDs of the instances carrying every tag key with one of its values (all pages); empty values = any."""

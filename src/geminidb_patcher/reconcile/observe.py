@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UPGRADE_TASK_NAME
 from geminidb_patcher.models import MAX_JOB_HISTORY, RunRequest, Selector, Target
 from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, TagFilter, tag_filter
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, JobView, TagFilter, tag_filter
 
 
 def tag_filters(request: RunRequest) -> list[TagFilter]:
@@ -37,23 +38,27 @@ def upgrade_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tuple
     return tuple(by_id.values())
 
 
-def observe(port: GeminiDBPort, target: Target, now: datetime, request: RunRequest) -> FleetSnapshot:
-    """Read everything planning needs for ``target``."""
-    instances = tuple(InstanceView.from_api(item) for item in port.list_instances())
-    tasks = port.list_scheduled_tasks(job_name=UPGRADE_TASK_NAME, job_status="Pending")
-    scheduled = {
-        str(task["instance_id"]): str(task.get("job_id", ""))
-        for task in tasks
-        if isinstance(task.get("instance_id"), str)
-    }
-    tagged = {
-        key: frozenset(port.list_instance_ids_by_tags({k: list(v) for k, v in key})) for key in tag_filters(request)
-    }
+def observe(
+    port: GeminiDBPort, target: Target, now: datetime, request: RunRequest, concurrency: int = 1
+) -> FleetSnapshot:
+    """Read everything planning needs for ``target``; the independent reads overlap when ``concurrency`` > 1."""
+    history = max(request.lookback, request.rollout_lookback)
+    filters = tag_filters(request)
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(concurrency, 3 + len(filters))), thread_name_prefix="observe"
+    ) as pool:
+        instances_read = pool.submit(port.list_instance_views)
+        tasks_read = pool.submit(port.list_scheduled_tasks, job_name=UPGRADE_TASK_NAME, job_status="Pending")
+        jobs_read = pool.submit(upgrade_jobs, port, now, history)
+        tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}
+        instances = tuple(instances_read.result())
+        scheduled = {
+            str(task["instance_id"]): str(task.get("job_id", ""))
+            for task in tasks_read.result()
+            if isinstance(task.get("instance_id"), str)
+        }
+        jobs = jobs_read.result()
+        tagged = {key: frozenset(read.result()) for key, read in tag_reads.items()}
     return FleetSnapshot(
-        target=target,
-        observed_at=now,
-        instances=instances,
-        jobs=upgrade_jobs(port, now, max(request.lookback, request.rollout_lookback)),
-        scheduled_upgrades=scheduled,
-        tagged=tagged,
+        target=target, observed_at=now, instances=instances, jobs=jobs, scheduled_upgrades=scheduled, tagged=tagged
     )

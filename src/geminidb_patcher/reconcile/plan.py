@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Literal
 
@@ -33,7 +33,12 @@ from geminidb_patcher.reconcile.eligibility import (
 )
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
 from geminidb_patcher.reconcile.waves import wave_of, wave_statuses
-from geminidb_patcher.reconcile.windows import explicit_window, merged_blackouts
+from geminidb_patcher.reconcile.windows import (
+    WindowVerdict,
+    estimated_duration,
+    explicit_window,
+    merged_blackouts,
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,7 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     statuses: list[WaveStatus] = wave_statuses(waves, members, latest, now, request.bake)
 
     eligible: list[_Candidate] = []
+    timings: dict[tuple[str, timedelta], WindowVerdict | None] = {}
     for candidate in candidates:
         instance, snapshot = candidate.instance, candidate.snapshot
         last_job = latest.get(instance.id)
@@ -242,7 +248,10 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         if failed is not None:
             holds.append(candidate.hold("skipped", *failed))
             continue
-        timing = timing_check(instance, policy.window, policy.blackouts, now)
+        key = (instance.maintenance_window if policy.window == "instance" else "", estimated_duration(instance))
+        if key not in timings:  # fleets share a few windows and node counts: judge each pair once
+            timings[key] = timing_check(instance, policy.window, policy.blackouts, now)
+        timing = timings[key]
         if timing is not None:
             holds.append(candidate.hold("skipped", timing.reason, timing.detail, timing.next_opening))
             continue

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from geminidb_patcher.huawei.client import UpgradeResult
+from geminidb_patcher.reconcile.snapshot import InstanceView
 
 
 class GeminiDBPort(Protocol):
     """Reads and the one write of one project."""
 
-    def list_instances(self) -> list[dict[str, Any]]:
-        """Every instance."""
+    def list_instance_views(self) -> list[InstanceView]:
+        """Every instance, as planning sees it."""
         ...
 
     def list_jobs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -160,7 +161,7 @@ class FleetSnapshot:
     tagged: Mapping[TagFilter, frozenset[str]] = field(default_factory=dict)
     """For each tag filter a selector uses: the IDs of the instances that match it."""
 
-    @property
+    @functools.cached_property
     def running_upgrades(self) -> dict[str, str]:
         """instance ID → ID of its running upgrade job."""
         return {job.instance_id: job.id for job in self.jobs if job.status == "Running"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,10 +44,10 @@ class DailyWindow:
     days: frozenset[int] | None = None
 
     def openings(self, around: datetime) -> list[Opening]:
-        """Every occurrence starting from the day before ``around`` to eight days after, in order."""
+        """Occurrences from the day before ``around`` on, in order: enough to hold the current and the next one."""
         local_today = around.astimezone(self.zone).date()
         found = []
-        for offset in range(-1, 9):
+        for offset in range(-1, 9 if self.days is not None else 3):
             day = local_today + timedelta(days=offset)
             if self.days is not None and day.weekday() not in self.days:
                 continue
@@ -58,6 +59,7 @@ class DailyWindow:
         return found
 
 
+@functools.lru_cache(maxsize=256)
 def parse_maintenance_window(text: str) -> DailyWindow | None:
     """An instance's ``maintenance_window`` (``HH:MM-HH:MM``, UTC); ``None`` when absent or unreadable."""
     match = _HHMM_RANGE.fullmatch(text.strip())

@@ -1,0 +1,77 @@
+"""Planner cost: CPU time of the pure plan function for 1,000 to 100,000 instances (goal: <= 50 ms for 10,000).
+
+The baseline in the same run is the cost of a loop that only touches every instance once (the least any
+planner must do), so the ratio shows the work per instance beyond reading it; growth should be about linear.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from datetime import UTC, datetime
+
+from geminidb_patcher.models import RunRequest, Target
+from geminidb_patcher.reconcile.plan import Policy, plan
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
+
+SIZES = (1_000, 10_000, 100_000)
+GOAL_MS = 50.0
+TARGET = Target(region="ap-southeast-1", project_id="0" * 32)
+NOW = datetime(2026, 1, 1, 3, tzinfo=UTC)
+
+
+def snapshot(count: int) -> FleetSnapshot:
+    rng = random.Random(count)
+    engines = ("cassandra", "influxdb", "redis", "mongodb")
+    views = tuple(
+        InstanceView(
+            id=f"{rng.getrandbits(128):032x}in06",
+            name=f"db-{n:06d}",
+            engine=engines[n % 4],
+            status="normal" if rng.random() < 0.95 else "abnormal",
+            patch_available=rng.random() < 0.8,
+            version="3.11.5.4",
+            actions=(),
+            maintenance_window=rng.choice(["02:00-06:00", "22:00-02:00", "10:00-14:00"]),
+            node_count=3,
+        )
+        for n in range(count)
+    )
+    return FleetSnapshot(TARGET, NOW, views)
+
+
+def cpu_ms(action: object, repeat: int) -> float:
+    """Median CPU milliseconds of ``action()`` over ``repeat`` runs."""
+    samples = []
+    for _ in range(repeat):
+        started = time.process_time()
+        action()  # type: ignore[operator]
+        samples.append((time.process_time() - started) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> dict[str, float]:
+    """Measure, print, return the figures."""
+    request = RunRequest(mode="apply", max_in_flight="25%", max_errors=5)
+    policy = Policy.resolve(request, "schedule")
+    figures: dict[str, float] = {}
+    for size in SIZES:
+        fleet = snapshot(size)
+        repeat = 7 if size <= 10_000 else 3
+        figures[f"plan_{size}_ms"] = cpu_ms(lambda f=fleet: plan([f], request, policy, NOW), repeat)
+        figures[f"touch_{size}_ms"] = cpu_ms(lambda f=fleet: [i.id for i in f.instances if i.patch_available], repeat)
+    growth = figures["plan_100000_ms"] / figures["plan_1000_ms"]
+    print(
+        "planner (CPU, median): "
+        + ", ".join(f"{n:,} instances {figures[f'plan_{n}_ms']:.1f} ms" for n in SIZES)
+        + f"; goal <= {GOAL_MS:.0f} ms at 10,000; growth 1k→100k {growth:.0f}x for 100x the instances; "
+        f"baseline loop at 10,000: {figures['touch_10000_ms']:.2f} ms"
+    )
+    figures["growth_1k_to_100k"] = growth
+    return figures
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))

@@ -1,0 +1,90 @@
+"""Fleet throughput: apply on 2,000 eligible instances over 3 engines, 50 ms per request, at concurrency C.
+
+Printed with two baselines measured in the same run: the floor of unavoidable round trips at C (first page,
+remaining pages / C, batches / C, the job and task reads the planner needs, each x 50 ms) and a sequential
+run (one call at a time, as the official SDK examples do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import random
+import time
+from typing import Any
+
+from geminidb_local.lambda_shim import LocalContext
+from geminidb_local.simulator.fleet import instance_id
+from geminidb_patcher.handler import make_handler
+
+try:
+    from tests.benchmarks.remote_simulator import calls_per_route, environment, remote_simulator
+except ImportError:  # run as a script: python tests/benchmarks/bench_throughput.py
+    from remote_simulator import calls_per_route, environment, remote_simulator  # type: ignore[no-redef]
+
+INSTANCES = 2000
+LATENCY = 0.05
+CONCURRENCY = 8
+PAGE = 100
+BATCH = 10
+JOB_READS = 3  # scheduled tasks, running upgrade jobs, recent upgrade jobs
+REQUEST = {"mode": "apply", "window": "anytime", "max_in_flight": "100%", "max_errors": "100%", "notify": False}
+
+
+def fleet() -> dict[str, Any]:
+    rng = random.Random(2000)
+    engines = ("cassandra", "influxdb", "redis")
+    return {
+        "instances": [
+            {"id": instance_id(rng), "name": f"db-{n:05d}", "datastore": {"type": engines[n % 3]}}
+            for n in range(INSTANCES)
+        ]
+    }
+
+
+def apply_once(concurrency: int) -> tuple[float, dict[str, int], dict[str, Any]]:
+    """Seconds for one apply through the real handler, the calls per route, and the report."""
+    with remote_simulator(fleet(), latency=LATENCY) as base_url:
+        handler = make_handler(environment(base_url, concurrency))
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            report = handler(dict(REQUEST), LocalContext(timeout_ms=3_600_000))
+        elapsed = time.perf_counter() - started
+        calls = calls_per_route(base_url)
+    assert report["counts"]["submitted"] == INSTANCES, report["counts"]
+    return elapsed, calls, report
+
+
+def floor_seconds(concurrency: int) -> float:
+    pages = math.ceil(INSTANCES / PAGE)
+    per_engine = [len(range(e, INSTANCES, 3)) for e in range(3)]  # one engine per batch: 667, 667, 666
+    batches = sum(math.ceil(n / BATCH) for n in per_engine)
+    trips = 1 + math.ceil((pages - 1) / concurrency) + math.ceil(batches / concurrency) + JOB_READS
+    return trips * LATENCY
+
+
+def main() -> dict[str, float]:
+    """Measure, print, return the figures."""
+    measured, calls, _ = apply_once(CONCURRENCY)
+    sequential, _, _ = apply_once(1)
+    floor = floor_seconds(CONCURRENCY)
+    figures = {
+        "measured_s": measured,
+        "floor_s": floor,
+        "sequential_s": sequential,
+        "vs_floor": measured / floor,
+        "speedup_vs_sequential": sequential / measured,
+    }
+    print(
+        f"throughput ({INSTANCES} instances, 3 engines, {LATENCY * 1000:.0f} ms/request, C={CONCURRENCY}): "
+        f"measured {measured:.2f} s, floor {floor:.2f} s, sequential {sequential:.2f} s; "
+        f"measured/floor {figures['vs_floor']:.2f} (goal <= 1.25), "
+        f"sequential/measured {figures['speedup_vs_sequential']:.1f}x (goal >= 5); calls {calls}"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))

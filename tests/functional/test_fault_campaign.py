@@ -22,10 +22,14 @@ SEED = 20261127
 IAM = {"iam_user": "patcher", "iam_password": "campaign-password-1", "iam_domain": "ops-domain"}
 READ_ROUTES = ["GET /instances", "GET /jobs", "GET /scheduled-jobs"]
 UPGRADE = "POST /instances/db-upgrade"
+READ_TIMEOUT = 0.5
+SLOW_ANSWER = 0.8
 
 
 def random_fault(rng: random.Random, token_auth: bool) -> Fault:
     """One fault: throttling with and without Retry-After, 5xx bursts, resets, lost answers, bad JSON, ..."""
+    if rng.random() < 0.01:  # the client times out, then the server accepts the batch anyway
+        return Fault(UPGRADE, "delay", delay=SLOW_ANSWER)
     kind = rng.choice(
         ["429", "429-after", "5xx", "drop", "accept_then_drop", "malformed", "truncated", "new_instance"]
         + (["expire_tokens"] if token_auth else [])
@@ -79,6 +83,7 @@ def scenario(number: int) -> tuple[list[str], int]:
                 "HUAWEICLOUD_IAM_PASSWORD": IAM["iam_password"],
                 "HUAWEICLOUD_IAM_DOMAIN": IAM["iam_domain"],
             }
+        environ["HTTP_READ_TIMEOUT"] = str(READ_TIMEOUT)
         sim.state.faults.add(*(random_fault(rng, token_auth) for _ in range(rng.randint(0, 6))))
         before = set(sim.state.backend.instances)
         runtime = Runtime(load_settings(environ), EnvironmentSecrets(environ), sleep=lambda seconds: None)

@@ -53,8 +53,15 @@ def random_fault(rng: random.Random, token_auth: bool) -> Fault:
     return Fault(route, kind, times=times)  # type: ignore[arg-type]
 
 
-def scenario(number: int) -> tuple[list[str], int]:
-    """Run one scenario; return the invariant violations and the faults that fired."""
+def label(fault: Fault) -> str:
+    """A fault's kind for the campaign's figures."""
+    if fault.kind == "status":
+        return f"{fault.status}" + ("+Retry-After" if "Retry-After" in fault.headers else "")
+    return "timeout_then_accept" if fault.kind == "delay" else fault.kind
+
+
+def scenario(number: int, planned: Counter[str]) -> tuple[list[str], int]:
+    """Run one scenario; return the invariant violations and the faults that fired (``planned`` counts kinds)."""
     rng = random.Random(SEED + number)
     engines = ["cassandra", "influxdb", "redis", "mongodb"]
     size = rng.randint(101, 160) if rng.random() < 0.1 else rng.randint(1, 45)
@@ -84,7 +91,9 @@ def scenario(number: int) -> tuple[list[str], int]:
                 "HUAWEICLOUD_IAM_DOMAIN": IAM["iam_domain"],
             }
         environ["HTTP_READ_TIMEOUT"] = str(READ_TIMEOUT)
-        sim.state.faults.add(*(random_fault(rng, token_auth) for _ in range(rng.randint(0, 6))))
+        faults = [random_fault(rng, token_auth) for _ in range(rng.randint(0, 6))]
+        planned.update(label(fault) for fault in faults)
+        sim.state.faults.add(*faults)
         before = set(sim.state.backend.instances)
         runtime = Runtime(load_settings(environ), EnvironmentSecrets(environ), sleep=lambda seconds: None)
         out = io.StringIO()
@@ -124,10 +133,14 @@ def scenario(number: int) -> tuple[list[str], int]:
 def test_fault_campaign_keeps_every_invariant() -> None:
     violations: list[str] = []
     faults = 0
+    planned: Counter[str] = Counter()
     for number in range(SCENARIOS):
-        problems, fired = scenario(number)
+        problems, fired = scenario(number, planned)
         violations += problems
         faults += fired
-    print(f"fault campaign: {SCENARIOS} scenarios, {faults} faults injected, {len(violations)} invariant violations")
+    print(
+        f"fault campaign: {SCENARIOS} scenarios, {faults} faults injected, {len(violations)} invariant violations; "
+        f"faults planned by kind: {dict(sorted(planned.items()))}"
+    )
     assert not violations, violations[:10]
     assert faults > SCENARIOS  # the campaign really injected faults

@@ -128,3 +128,18 @@ class UrlChannel:
     def send(self, report: RunReport, digest: Digest) -> int:
         """Render and deliver."""
         return self.sender.post(self.name, self.url, json_body(self.render(digest)), check=self.check)
+
+
+@dataclass(frozen=True, repr=False)
+class SignedChannel:
+    """A URL and an optional signing secret; subclasses render and sign in ``send``. Never shows its URL."""
+
+    name: str
+    url: str
+    secret: str | None
+    sender: Sender
+    clock: Callable[[], float]
+    notify_on: NotifyOn = "changes"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
 from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender, json_body, json_code_check
-from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.base import SignedChannel, json_body, json_code_check
+from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
@@ -40,18 +39,8 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, repr=False)
-class DingTalkChannel:
+class DingTalkChannel(SignedChannel):
     """A robot URL with its ``access_token``, and its signing secret (``SEC…``) when signing is on."""
-
-    name: str
-    url: str
-    secret: str | None
-    sender: Sender
-    clock: Callable[[], float]
-    notify_on: NotifyOn = "changes"
-
-    def __repr__(self) -> str:
-        return f"DingTalkChannel(name={self.name!r})"
 
     def send(self, report: RunReport, digest: Digest) -> int:
         """Render, sign and deliver; DingTalk answers 200 with ``errcode`` 0 on success."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender, json_body, json_code_check
-from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
+from geminidb_patcher.notify.base import SignedChannel, json_body, json_code_check
+from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
@@ -53,18 +52,8 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, repr=False)
-class FeishuChannel:
+class FeishuChannel(SignedChannel):
     """A custom-bot webhook URL, and its signing secret when "signature verification" is on."""
-
-    name: str
-    url: str
-    secret: str | None
-    sender: Sender
-    clock: Callable[[], float]
-    notify_on: NotifyOn = "changes"
-
-    def __repr__(self) -> str:
-        return f"FeishuChannel(name={self.name!r})"
 
     def send(self, report: RunReport, digest: Digest) -> int:
         """Render, sign and deliver; Feishu answers 200 with ``code`` 0 on success."""

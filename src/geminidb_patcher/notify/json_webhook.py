@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from geminidb_patcher.models import RunReport
-from geminidb_patcher.notify.base import Sender
+from geminidb_patcher.notify.base import SignedChannel
 from geminidb_patcher.notify.digest import Digest, NotifyOn
 from geminidb_patcher.webhook_auth import sign_headers
 
 
 @dataclass(frozen=True, repr=False)
-class JsonWebhookChannel:
+class JsonWebhookChannel(SignedChannel):
     """POSTs the report as JSON; ``webhook-id`` is the run ID, so receivers can de-duplicate."""
 
-    name: str
-    url: str
-    secret: str | None
-    sender: Sender
-    clock: Callable[[], float]
     notify_on: NotifyOn = "always"
-
-    def __repr__(self) -> str:
-        return f"JsonWebhookChannel(name={self.name!r})"
 
     def send(self, report: RunReport, digest: Digest) -> int:
         """Sign and deliver the whole report."""

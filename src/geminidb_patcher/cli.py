@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _targets(values: list[str]) -> list[dict[str, str]]:
+    """``REGION/PROJECT_ID`` arguments as target objects (the model validates them)."""
+    return [dict(zip(("region", "project_id"), value.split("/", 1), strict=False)) for value in values]
+
+
 def _limit(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
@@ -72,7 +77,7 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError("the request file must hold a JSON object")
         fields.update(loaded)
     if args.target:
-        fields["targets"] = [dict(zip(("region", "project_id"), t.split("/", 1), strict=False)) for t in args.target]
+        fields["targets"] = _targets(args.target)
     if args.instance_ids:
         fields["instance_ids"] = args.instance_ids
     selector = dict(fields.get("selector") or {})
@@ -205,7 +210,7 @@ class Cli:
 
     def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
         """Running upgrade jobs, and those started within ``lookback``."""
-        chosen = [dict(zip(("region", "project_id"), t.split("/", 1), strict=False)) for t in targets or []] or (
+        chosen = _targets(targets or []) or (
             [self._runtime.settings.default_target.model_dump()] if self._runtime.settings.default_target else []
         )
         if not chosen:

@@ -15,7 +15,7 @@ from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import InstanceView
+from geminidb_patcher.reconcile.snapshot import InstanceView, JobView
 
 RECHECK_WINDOW = timedelta(minutes=5)
 
@@ -73,12 +73,7 @@ def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, 
         jobs = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=since, end_time=now + RECHECK_WINDOW)
     except HuaweiError:
         return {}
-    found: dict[str, str] = {}
-    for job in jobs:
-        instance = job.get("instance")
-        if isinstance(instance, dict) and isinstance(instance.get("id"), str):
-            found[instance["id"]] = str(job.get("id", ""))
-    return found
+    return {view.instance_id: view.id for job in jobs if (view := JobView.from_api(job)) is not None}
 
 
 class Submitter:

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from geminidb_patcher.huawei.errors import HuaweiError
 from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, describe_problems, enforce_limits
 from geminidb_patcher.reconcile.act import BatchRecord
-from geminidb_patcher.reconcile.observe import upgrade_jobs
+from geminidb_patcher.reconcile.observe import observed_jobs
 from geminidb_patcher.runtime import CredentialsMissingError, Runtime
 from geminidb_patcher.secrets import SecretsError
 from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
@@ -220,7 +220,7 @@ class Cli:
         assert request.targets is not None
         now = self._runtime.clock()
         for target in request.targets:
-            for job in upgrade_jobs(self._runtime.client(target), now, lookback):
+            for job in observed_jobs(self._runtime.client(target), now, lookback)[0]:
                 rows.append(
                     {
                         "region": target.region,

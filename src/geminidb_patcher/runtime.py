@@ -109,10 +109,14 @@ class Runtime:
 
             def issue() -> IssuedToken:
                 expiry = self.clock() + TOKEN_DEFAULT_LIFETIME
-                body = password_token_body(user=user, password=password, domain=domain, project_id=target.project_id)
-                token = issue_iam_token(self.http, iam, body, expires_default=expiry)
                 if not (agency[0] and agency[1]):
-                    return token
+                    body = password_token_body(
+                        user=user, password=password, domain=domain, project_id=target.project_id
+                    )
+                    return issue_iam_token(self.http, iam, body, expires_default=expiry)
+                # the delegate's own token: IAM scopes a user's token to a project of the user's own account
+                own = password_token_body(user=user, password=password, domain=domain, region=target.region)
+                token = issue_iam_token(self.http, iam, own, expires_default=expiry)
                 assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=target.project_id)
                 return issue_iam_token(
                     self.http, iam, assumed, expires_default=expiry, delegate=StaticTokenAuth(token.value)

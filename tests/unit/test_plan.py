@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from geminidb_local.simulator.fleet import complete_instance, instance_id
 from geminidb_patcher.models import RunRequest, Selector, Target
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
+from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, with_dr_role
 from tests.conftest import make_instance
 
 TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
@@ -45,6 +45,10 @@ def snapshot(
     tagged: dict[Any, frozenset[str]] | None = None,
 ) -> FleetSnapshot:
     views = tuple(InstanceView.from_api(complete_instance(item, index=i)) for i, item in enumerate(items))
+    views = tuple(  # DR roles come from ShowInstanceRole, as observe reads them
+        with_dr_role(view, item["dr_role"]) if "dr_role" in item else view
+        for view, item in zip(views, items, strict=True)
+    )
     running_jobs = tuple(
         JobView(job_id, instance, "", "Running", NOW - timedelta(minutes=5), None, "40%", "")
         for instance, job_id in (running or {}).items()

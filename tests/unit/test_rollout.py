@@ -24,16 +24,21 @@ def submitted(result: object) -> list[str]:
 
 
 def dr_pair(rng: random.Random, *, standby_patch: bool = True, role: str = "slave") -> list[dict[str, object]]:
+    """A DR pair as ListInstances shows it (``dr_instance_id`` only), with ShowInstanceRole's answers."""
     standby = make_instance(rng, name="standby")
     primary = make_instance(rng, name="primary")
-    standby.update(
-        dr_instance_id=primary["id"], dual_active_info={"role": role, "destination_instance_id": primary["id"]}
-    )
-    primary.update(
-        dr_instance_id=standby["id"], dual_active_info={"role": "master", "destination_instance_id": standby["id"]}
-    )
+    standby.update(dr_instance_id=primary["id"], dr_role=role)
+    primary.update(dr_instance_id=standby["id"], dr_role="master")
     standby["datastore"]["patch_available"] = standby_patch  # type: ignore[index]
     return [standby, primary]
+
+
+def dual_active_pair(rng: random.Random) -> list[dict[str, object]]:
+    """Two active-active instances, each naming the other in ``dual_active_info`` (no roles, no DR)."""
+    first, second = sorted((make_instance(rng), make_instance(rng)), key=lambda item: str(item["id"]))
+    first.update(name="side-a", dual_active_info={"status": "normal", "destination_instance_id": second["id"]})
+    second.update(name="side-b", dual_active_info={"status": "normal", "destination_instance_id": first["id"]})
+    return [first, second]
 
 
 def test_dr_standby_goes_first_and_the_primary_waits() -> None:
@@ -61,9 +66,37 @@ def test_dr_standby_in_another_target_is_found_and_missing_one_is_explained() ->
 
 def test_dr_unknown_role_is_never_guessed() -> None:
     standby, primary = dr_pair(random.Random(4))
-    standby["dual_active_info"] = {}
-    primary["dual_active_info"] = {}
-    assert set(reasons(plan_of(snapshot([standby, primary]))).values()) == {"dr_role_unknown"}
+    del standby["dr_role"], primary["dr_role"]  # as ListInstances alone shows the pair
+    result = plan_of(snapshot([standby, primary]))
+    assert set(reasons(result).values()) == {"dr_role_unknown"}
+    assert all("its role was not read" in hold.detail for hold in result.holds)
+
+
+def test_dr_role_answers_other_than_master_or_slave_leave_the_pair_waiting() -> None:
+    standby, primary = dr_pair(random.Random(14), role="observer")
+    result = plan_of(snapshot([standby, primary]))
+    assert reasons(result) == {"standby": "dr_role_unknown", "primary": "waiting_for_dr_standby"}
+    assert "'observer'" in result.holds[0].detail
+
+
+def test_dual_active_info_alone_is_not_a_dr_role() -> None:
+    """The old reading took DR roles from dual_active_info.role; that field describes active-active pairs."""
+    pair = dual_active_pair(random.Random(15))
+    for item, role in zip(pair, ("slave", "master"), strict=True):
+        item["dual_active_info"]["role"] = role  # type: ignore[index]
+    views = snapshot(pair).instances
+    assert [(view.pair, view.dr_role) for view in views] == [("dual_active", ""), ("dual_active", "")]
+
+
+def test_dual_active_sides_are_patched_one_at_a_time() -> None:
+    side_a, side_b = dual_active_pair(random.Random(16))
+    result = plan_of(snapshot([side_a, side_b]))
+    assert submitted(result) == ["side-a"]
+    assert reasons(result) == {"side-b": "waiting_for_dual_active_peer"}
+    side_a["datastore"]["patch_available"] = False  # type: ignore[index]
+    assert submitted(plan_of(snapshot([side_a, side_b], running={str(side_a["id"]): "job-a"}))) == []
+    assert submitted(plan_of(snapshot([side_a, side_b]))) == ["side-b"]
+    assert "not in any target" in plan_of(snapshot([side_b])).holds[0].detail
 
 
 def test_abnormal_node_and_group_are_skipped_with_the_part_named() -> None:

@@ -14,9 +14,15 @@ from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
-UPGRADE_JOB = "UpgradeDbVersion"
-UPGRADE_ACTION = "UPGRADE_DATABASE"
 HUAWEI_TIME = "%Y-%m-%dT%H:%M:%S+0000"
+UPGRADE_TASK = "UPGRADE_DATABASE"
+JOB_PAGE_LIMITS = frozenset({10, 20, 50})
+"""ListJobs' only page sizes (SDK ``ListJobsRequest.limit``)."""
+TASK_DEFAULT_HISTORY = timedelta(days=7)
+"""ListNosqlTaskList's default ``start_time``: now minus 7 days (SDK ``ListNosqlTaskListRequest``)."""
+MATCH_KEYS = frozenset({"instance_name", "instance_id"})
+TAG_KEY_CHARS = 36
+TAG_VALUE_CHARS = 43
 
 
 class SimError(Exception):
@@ -86,10 +92,11 @@ class Backend:
     instances: dict[str, dict[str, Any]] = field(init=False)
     jobs: list[Job] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    created_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         self.instances = {item["id"]: copy.deepcopy(item) for item in self.fleet.instances}
-        now = self.clock.now()
+        now = self.created_at = self.clock.now()
         for seeded in self.fleet.jobs:
             instance = self.instances[seeded["instance_id"]]
             start = (
@@ -99,7 +106,7 @@ class Backend:
             )
             job = Job(
                 id=seeded.get("id", str(uuid.uuid4())),
-                name=seeded.get("name", UPGRADE_JOB),
+                name=seeded.get("name", self.fleet.behaviour.upgrade_job_name),
                 instance_id=instance["id"],
                 instance_name=instance["name"],
                 start=start,
@@ -125,9 +132,9 @@ class Backend:
                 failure = self.fleet.failing_upgrades.get(job.instance_id)
                 job.status = "Failed" if failure else "Completed"
                 job.fail_reason = failure or ""
-                if instance is None or job.name != UPGRADE_JOB:
+                if instance is None or job.name != self.fleet.behaviour.upgrade_job_name:
                     continue
-                instance["actions"] = [a for a in instance["actions"] if a != UPGRADE_ACTION]
+                instance["actions"] = [a for a in instance["actions"] if a != self.fleet.behaviour.upgrade_action]
                 instance["updated"] = job.end.strftime("%Y-%m-%dT%H:%M:%S")
                 if not failure:
                     datastore = instance["datastore"]
@@ -170,7 +177,9 @@ class Backend:
     def list_jobs(self, query: dict[str, str]) -> dict[str, Any]:
         """ListJobs: by ``id``, or by name/status and a start-time window, paged."""
         offset = _int_param(query, "offset", 0, 0, None)
-        limit = _int_param(query, "limit", 50, 1, 100)
+        limit = _int_param(query, "limit", 50, 10, 50)
+        if limit not in JOB_PAGE_LIMITS:
+            raise SimError(400, "DBS.200001", "Parameter error: limit must be 10, 20 or 50.")
         now = self.clock.now()
         start = _time_param(query, "start_time", now - timedelta(days=30))
         end = _time_param(query, "end_time", now)
@@ -192,8 +201,13 @@ class Backend:
         if not isinstance(body, dict) or body.get("action") not in ("filter", "count"):
             raise SimError(400, "DBS.200001", "Parameter error: action must be 'filter' or 'count'.")
         tags = body.get("tags", [])
-        if not isinstance(tags, list) or len(tags) > 20 or not all(isinstance(t, dict) and "key" in t for t in tags):
+        if not isinstance(tags, list) or len(tags) > 20 or not all(_valid_tag_option(t) for t in tags):
             raise SimError(400, "DBS.200001", "Parameter error: tags.")
+        matches = body.get("matches", [])
+        if not isinstance(matches, list) or not all(_valid_match(m) for m in matches):
+            raise SimError(400, "DBS.200001", "Parameter error: matches.")
+        if body["action"] == "count" and ("offset" in body or "limit" in body):
+            raise SimError(400, "DBS.200001", "Parameter error: count takes no offset or limit.")
         offset = _int_param({k: str(v) for k, v in body.items() if k == "offset"}, "offset", 0, 0, None)
         limit = _int_param({k: str(v) for k, v in body.items() if k == "limit"}, "limit", 100, 1, 100)
         with self.lock:
@@ -201,6 +215,7 @@ class Backend:
                 item
                 for item in sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
                 if all(_has_tag(self.fleet.tags.get(item["id"], {}), tag) for tag in tags)
+                and all(_matches(item, match) for match in matches)
             ]
             if body["action"] == "count":
                 return {"total_count": len(matched)}
@@ -215,27 +230,46 @@ class Backend:
         return {"instances": page, "total_count": len(matched)}
 
     def list_scheduled_tasks(self, query: dict[str, str]) -> dict[str, Any]:
-        """ListNosqlTaskList for the tasks seeded from the fleet file."""
+        """ListNosqlTaskList: filters, and ``start_time``/``end_time`` on the creation time (default: 7 days)."""
         offset = _int_param(query, "offset", 0, 0, None)
         limit = _int_param(query, "limit", 10, 1, 100)
+        now = self.clock.now()
+        created_from = _time_param(query, "start_time", now - TASK_DEFAULT_HISTORY)
+        created_to = _time_param(query, "end_time", now)
+        if created_to <= created_from:
+            raise SimError(400, "DBS.200001", "Parameter error: end_time must be later than start_time.")
         tasks = []
         for index, seeded in enumerate(self.fleet.scheduled_tasks):
+            created = seeded.get("create_time") or self.created_at.strftime(HUAWEI_TIME)
+            if not created_from <= datetime.strptime(created, HUAWEI_TIME).replace(tzinfo=now.tzinfo) <= created_to:
+                continue
             instance = self.instances.get(seeded["instance_id"], {})
             task = {
                 "job_id": seeded.get("job_id", f"sched-{index:04d}"),
-                "job_name": seeded.get("job_name", UPGRADE_ACTION),
+                "job_name": seeded.get("job_name", UPGRADE_TASK),
                 "job_status": seeded.get("job_status", "Pending"),
                 "instance_id": seeded["instance_id"],
                 "instance_name": instance.get("name", ""),
                 "instance_status": instance.get("status", ""),
                 "datastore_type": instance.get("datastore", {}).get("type", ""),
-                "create_time": seeded.get("create_time", ""),
+                "create_time": created,
                 "start_time": seeded.get("start_time", ""),
                 "end_time": seeded.get("end_time", ""),
             }
             if all(query.get(key, task[key]) == task[key] for key in ("job_name", "job_status", "instance_id")):
                 tasks.append(task)
         return {"total_count": len(tasks), "schedules": tasks[offset : offset + limit]}
+
+    def instance_role(self, instance_id: str) -> dict[str, Any]:
+        """ShowInstanceRole: ``master``/``slave`` for a member of a DR pair."""
+        with self.lock:
+            instance = self.instances.get(instance_id)
+            if instance is None:
+                raise SimError(404, "DBS.200002", "The DB instance does not exist.")
+            role = self.fleet.dr_roles.get(instance_id)
+        if not instance.get("dr_instance_id") or role is None:
+            raise SimError(400, "DBS.200001", "Parameter error: the instance is not in a disaster-recovery pair.")
+        return {"role": role}
 
     # -- the batch upgrade --------------------------------------------------------------------
 
@@ -250,23 +284,37 @@ class Backend:
             raise SimError(400, "DBS.200001", "Parameter error: duplicate instance_ids.")
         now = self.clock.now()
         with self.lock:
-            engines = {self.instances[i]["datastore"]["type"] for i in ids if i in self.instances}
-            if len(engines) > 1:
+            engines = [self.instances[i]["datastore"]["type"] for i in ids if i in self.instances]
+            if len(set(engines)) > 1 and self.fleet.behaviour.mixed_engine_batch == "400":
                 raise SimError(400, "DBS.200001", "Parameter error: instances must be of one engine.")
-            if engines and not engines <= SUPPORTED_ENGINES:
+            if engines and not set(engines) <= SUPPORTED_ENGINES and len(set(engines)) == 1:
                 raise SimError(400, "DBS.200042", "Invalid datastore: patching is not supported.")
-            return {"upgrade_results": [self._upgrade_one(instance_id, now) for instance_id in ids]}
+            first = engines[0] if engines else None
+            return {"upgrade_results": [self._upgrade_one(instance_id, now, first) for instance_id in ids]}
 
-    def _upgrade_one(self, instance_id: str, now: datetime) -> dict[str, Any]:
+    def _upgrade_one(self, instance_id: str, now: datetime, engine: str | None) -> dict[str, Any]:
         instance = self.instances.get(instance_id)
         refusal = self._refusal(instance, instance_id)
+        if refusal is None and instance is not None and instance["datastore"]["type"] != engine:
+            refusal = "DBS.200001", "Parameter error: the batch's instances must be of one engine."
+        if refusal is None and instance is not None and instance["datastore"]["type"] not in SUPPORTED_ENGINES:
+            refusal = "DBS.200042", "Invalid datastore: patching is not supported."
         if refusal:
             code, message = refusal
             return {"instance_id": instance_id, "error_code": code, "error_message": message}
         assert instance is not None
-        job = Job(str(uuid.uuid4()), UPGRADE_JOB, instance_id, instance["name"], now, upgrade_duration(instance))
+        behaviour = self.fleet.behaviour
+        job = Job(
+            str(uuid.uuid4()),
+            behaviour.upgrade_job_name,
+            instance_id,
+            instance["name"],
+            now,
+            upgrade_duration(instance),
+        )
         self.jobs.append(job)
-        instance["actions"] = [*instance["actions"], UPGRADE_ACTION]
+        if behaviour.upgrade_action:
+            instance["actions"] = [*instance["actions"], behaviour.upgrade_action]
         return {"instance_id": instance_id, "job_id": job.id}
 
     def _refusal(self, instance: dict[str, Any] | None, instance_id: str) -> tuple[str, str] | None:
@@ -284,7 +332,7 @@ class Backend:
         if instance["actions"] or running:
             return "DBS.200019", "Another operation is being performed on the DB instance."
         if not instance["datastore"].get("patch_available"):
-            return "DBS.280236", "Invalid database version: no patch is available for the DB instance."
+            return self.fleet.behaviour.no_patch_code, "Invalid database version: no patch is available."
         return None
 
     def snapshot(self) -> dict[str, Any]:
@@ -296,6 +344,32 @@ class Backend:
                 "instances": copy.deepcopy(list(self.instances.values())),
                 "jobs": [job.to_api(now) for job in self.jobs],
             }
+
+
+def _valid_tag_option(option: Any) -> bool:
+    """``TagOption``: a non-blank key ≤ 36 characters, values ≤ 43 characters each."""
+    if not isinstance(option, dict) or set(option) - {"key", "values"}:
+        return False
+    key, values = option.get("key"), option.get("values", [])
+    return (
+        isinstance(key, str)
+        and bool(key.strip())
+        and len(key) <= TAG_KEY_CHARS
+        and isinstance(values, list)
+        and all(isinstance(v, str) and v.strip() and len(v) <= TAG_VALUE_CHARS for v in values)
+    )
+
+
+def _valid_match(match: Any) -> bool:
+    """``MatchOption``: ``key`` is ``instance_name`` or ``instance_id``, ``value`` a string."""
+    return isinstance(match, dict) and match.get("key") in MATCH_KEYS and isinstance(match.get("value"), str)
+
+
+def _matches(item: dict[str, Any], match: dict[str, str]) -> bool:
+    """An instance matches by exact ID, or by name containing the value (assumed: docs/fidelity.md)."""
+    if match["key"] == "instance_id":
+        return bool(item["id"] == match["value"])
+    return match["value"] in item["name"]
 
 
 def _has_tag(tags: dict[str, str], wanted: dict[str, Any]) -> bool:

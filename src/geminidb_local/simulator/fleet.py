@@ -36,9 +36,44 @@ class Credentials:
     iam_user: str | None = None
     iam_password: str | None = None
     iam_domain: str | None = None
+    region: str = DEFAULT_REGION
+    iam_user_project_id: str | None = None
+    """The IAM user's own project in ``region`` when the user lives in another account (agency setups)."""
+    agency_domain_id: str | None = None
+    agency_name: str | None = None
+    """The agency the delegating account (``project_id``'s) grants the IAM user."""
 
     def __repr__(self) -> str:
         return f"Credentials(ak={self.ak[:4]}…, project_id={self.project_id})"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Which way the simulator plays what Huawei's documents leave open (docs/fidelity.md, "assumed" rows)."""
+
+    upgrade_job_name: str = "UpgradeDbVersion"
+    """ListJobs' name for a batch patch's job (documented only as a filter value)."""
+    upgrade_action: str = "UPGRADE_DATABASE"
+    """The ``actions`` entry while a patch runs; ``""`` shows none."""
+    no_patch_code: str = "DBS.280236"
+    """The per-item error code for an instance without a patch."""
+    mixed_engine_batch: str = "400"
+    """``"400"``: a batch of several engines is refused whole; ``"per_item"``: the odd ones get item errors."""
+    project_mismatch: tuple[int, str] = (401, "APIG.0301")
+    """Status and code when the path's project is not the credentials'."""
+
+    @classmethod
+    def from_json(cls, document: Any) -> Behaviour:
+        """Parse the fleet file's ``behaviour`` object; unknown keys are an error."""
+        if not isinstance(document, dict) or set(document) - set(cls.__dataclass_fields__):
+            raise ValueError(f"behaviour takes only {sorted(cls.__dataclass_fields__)}")
+        if document.get("mixed_engine_batch", "400") not in ("400", "per_item"):
+            raise ValueError("behaviour.mixed_engine_batch is '400' or 'per_item'")
+        values = dict(document)
+        if "project_mismatch" in values:
+            status, code = values["project_mismatch"]
+            values["project_mismatch"] = (int(status), str(code))
+        return cls(**values)
 
 
 @dataclass
@@ -53,9 +88,16 @@ class Fleet:
     reject_upgrades: dict[str, str] = field(default_factory=dict)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     """instance ID → its tags; read through the tag query API, not ListInstances."""
+    dr_roles: dict[str, str] = field(default_factory=dict)
+    """instance ID → ``master``/``slave`` in its DR pair; read through ShowInstanceRole, not ListInstances."""
+    smn_topics: list[str] = field(default_factory=lambda: ["patch-reports"])
+    """Names of the SMN topics that exist in the fleet's project; others answer SMN.0006."""
+    smn_templates: list[str] = field(default_factory=list)
+    """Names of the SMN message templates that exist."""
+    behaviour: Behaviour = field(default_factory=Behaviour)
 
 
-def _nodes(instance_id: str, count: int, status: str = "normal") -> list[dict[str, Any]]:
+def _nodes(instance_id: str, engine: str, count: int, status: str = "normal") -> list[dict[str, Any]]:
     return [
         {
             "id": f"{instance_id[:24]}node{index:02d}no13",
@@ -65,7 +107,7 @@ def _nodes(instance_id: str, count: int, status: str = "normal") -> list[dict[st
             "subnet_id": "subnet-sim",
             "private_ip": f"192.168.0.{10 + index}",
             "public_ip": "",
-            "spec_code": "geminidb.cassandra.xlarge.4",
+            "spec_code": f"geminidb.{engine}.xlarge.4",
             "availability_zone": "ap-southeast-1a",
             "support_reduce": False,
         }
@@ -91,7 +133,8 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     item.setdefault("port", defaults["port"])
     item.setdefault("region", DEFAULT_REGION)
     item.setdefault("mode", defaults["mode"])
-    item.setdefault("product_type", "Standard")
+    if engine == "redis" and item["mode"] == "CloudNativeCluster":
+        item.setdefault("product_type", "Standard")  # the only kind of instance that has one
     item.setdefault("engine", "rocksDB")
     item.setdefault("created", created.strftime("%Y-%m-%dT%H:%M:%S"))
     item.setdefault("updated", item["created"])
@@ -104,7 +147,7 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     item.setdefault("maintenance_window", "02:00-06:00")
     node_count = int(item.pop("node_count", 3))
     abnormal_nodes = int(item.pop("abnormal_nodes", 0))
-    nodes = _nodes(item["id"], node_count)
+    nodes = _nodes(item["id"], engine, node_count)
     for node in nodes[:abnormal_nodes]:
         node["status"] = "abnormal"
     item.setdefault(
@@ -119,12 +162,9 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
         ],
     )
     item.setdefault("enterprise_project_id", "0")
-    item.setdefault("dedicated_resource_id", "")
     item.setdefault("time_zone", "")
     item.setdefault("actions", [])
     item.setdefault("disk_encryption_id", "")
-    item.setdefault("lb_ip_address", "")
-    item.setdefault("lb_port", "")
     item.setdefault("availability_zone", "ap-southeast-1a")
     item.setdefault("dr_instance_id", "")
     item.setdefault("ssl", "0")
@@ -132,8 +172,13 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
 
 
 FLEET_KEYS = frozenset(
-    {"instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades", "tags"}
-)
+    {
+        "instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades", "tags",
+        "dr_roles", "smn_topics", "smn_templates", "behaviour",
+    }
+)  # fmt: skip
+SIMULATOR_ONLY_INSTANCE_KEYS = frozenset({"tags", "dr_role"})
+"""Per-instance keys of a fleet file that other APIs answer for, not ListInstances."""
 
 
 def parse_fleet(document: Any) -> Fleet:
@@ -143,11 +188,14 @@ def parse_fleet(document: Any) -> Fleet:
     if set(document) - FLEET_KEYS:
         raise ValueError(f"unknown fleet file keys: {sorted(set(document) - FLEET_KEYS)}")
     tags = {str(k): dict(v) for k, v in dict(document.get("tags", {})).items()}
+    dr_roles = {str(k): str(v) for k, v in dict(document.get("dr_roles", {})).items()}
     for item in document["instances"]:
         if isinstance(item, dict) and isinstance(item.get("tags"), dict) and "id" in item:
             tags[item["id"]] = {str(k): str(v) for k, v in item["tags"].items()}
+        if isinstance(item, dict) and "dr_role" in item and "id" in item:
+            dr_roles[item["id"]] = str(item["dr_role"])
     instances = [
-        complete_instance({k: v for k, v in item.items() if k != "tags"}, index=i)
+        complete_instance({k: v for k, v in item.items() if k not in SIMULATOR_ONLY_INSTANCE_KEYS}, index=i)
         for i, item in enumerate(document["instances"])
     ]
     ids = [item["id"] for item in instances]
@@ -166,6 +214,10 @@ def parse_fleet(document: Any) -> Fleet:
         failing_upgrades=dict(document.get("failing_upgrades", {})),
         reject_upgrades=dict(document.get("reject_upgrades", {})),
         tags=tags,
+        dr_roles=dr_roles,
+        smn_topics=[str(name) for name in document.get("smn_topics", ["patch-reports"])],
+        smn_templates=[str(name) for name in document.get("smn_templates", [])],
+        behaviour=Behaviour.from_json(document.get("behaviour", {})),
     )
 
 
@@ -186,7 +238,7 @@ def current_window(now: datetime, opens_in_hours: int = -1) -> str:
 
 
 def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
-    """A Cassandra disaster-recovery pair, standby first, each naming the other."""
+    """A Cassandra disaster-recovery pair, standby first, each naming the other; roles come from ShowInstanceRole."""
     ids = {"standby": instance_id(rng), "primary": instance_id(rng)}
     roles = {"standby": ("slave", "primary"), "primary": ("master", "standby")}
     return [
@@ -196,11 +248,7 @@ def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
             "datastore": {"type": "cassandra", "patch_available": True},
             "maintenance_window": window,
             "dr_instance_id": ids[roles[side][1]],
-            "dual_active_info": {
-                "role": roles[side][0],
-                "status": "normal",
-                "destination_instance_id": ids[roles[side][1]],
-            },
+            "dr_role": roles[side][0],
         }
         for side in ("standby", "primary")
     ]

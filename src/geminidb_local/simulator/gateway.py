@@ -35,27 +35,41 @@ class Gateway:
 
     credentials: Credentials
     clock: SimClock
-    tokens: dict[str, datetime] = field(default_factory=dict)
+    tokens: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    """token → (expiry, the project it is scoped to)."""
+    project_mismatch: tuple[int, str] = (401, "APIG.0301")
     failures: int = 0
     locked_until: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def check(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> None:
-        """Accept the request or raise a 401 ``SimError`` in the gateway's error shape."""
+    def check(
+        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes, project: str
+    ) -> None:
+        """Accept the request for ``project`` (the path's) or raise the gateway's error.
+
+        A token scoped to another project, or an AK/SK request for another project than the key's, is refused
+        with ``project_mismatch`` (an assumption: docs/fidelity.md).
+        """
         lowered = {name.lower(): value for name, value in headers.items()}
         if "x-auth-token" in lowered:
-            self._check_token(lowered["x-auth-token"])
-            return
-        authorization = lowered.get("authorization")
-        if authorization is None:
-            raise _refused("no credentials")
-        self._check_signature(method, raw_path, raw_query, lowered, body, authorization)
+            scoped = self._check_token(lowered["x-auth-token"])
+        else:
+            authorization = lowered.get("authorization")
+            if authorization is None:
+                raise _refused("no credentials")
+            self._check_signature(method, raw_path, raw_query, lowered, body, authorization)
+            scoped = self.credentials.project_id
+        if project != scoped:
+            status, code = self.project_mismatch
+            raise SimError(status, code, "Incorrect IAM authentication information: project mismatch")
 
-    def _check_token(self, token: str) -> None:
+    def _check_token(self, token: str) -> str:
+        """The project the token is scoped to; 401 when it is unknown or expired."""
         with self.lock:
-            expires = self.tokens.get(token)
-        if expires is None or self.clock.now() >= expires:
+            issued = self.tokens.get(token)
+        if issued is None or self.clock.now() >= issued[0]:
             raise _refused("decrypt token fail")
+        return issued[1]
 
     def _check_signature(
         self,
@@ -101,10 +115,19 @@ class Gateway:
                 self.locked_until = now + LOCKOUT_FOR
         raise _refused("verify aksk signature fail")
 
-    def issue_token(self, body: object, headers: Mapping[str, str]) -> tuple[str, datetime]:
-        """IAM ``POST /v3/auth/tokens`` for the configured user, or an agency with a valid token."""
-        identity = body.get("auth", {}).get("identity", {}) if isinstance(body, dict) else {}
-        methods = identity.get("methods") if isinstance(identity, dict) else None
+    def issue_token(self, body: object, headers: Mapping[str, str]) -> tuple[str, datetime, str]:
+        """IAM ``POST /v3/auth/tokens``: a password token of the user's own account, or an agency's token.
+
+        Scopes follow IAM: a password token's project must be one of the user's own account (by ID, or by
+        its name, which is the region); an agency token's project is one of the delegating account.
+        """
+        auth = body.get("auth", {}) if isinstance(body, dict) else {}
+        identity = auth.get("identity", {}) if isinstance(auth, dict) else {}
+        scope = auth.get("scope", {}) if isinstance(auth, dict) else {}
+        project = scope.get("project", {}) if isinstance(scope, dict) else {}
+        if not isinstance(identity, dict) or not isinstance(project, dict):
+            raise SimError(400, "IAM.0010", "The request body is invalid.")
+        methods = identity.get("methods")
         creds = self.credentials
         if methods == ["password"]:
             user = identity.get("password", {}).get("user", {})
@@ -112,16 +135,27 @@ class Gateway:
             wanted = (creds.iam_user, creds.iam_password, creds.iam_domain)
             if creds.iam_user is None or given != wanted:
                 raise SimError(401, "IAM.0004", "The username or password is incorrect.")
+            own = creds.iam_user_project_id or creds.project_id
+            if project.get("id", own) != own or project.get("name", creds.region) != creds.region:
+                raise SimError(401, "IAM.0002", "The project does not belong to the user's account.")
+            scoped = own
         elif methods == ["assume_role"]:
             token = {k.lower(): v for k, v in headers.items()}.get("x-auth-token", "")
             self._check_token(token)
+            role = identity.get("assume_role", {})
+            agency = (role.get("domain_id"), role.get("agency_name")) if isinstance(role, dict) else (None, None)
+            if creds.agency_name is None or agency != (creds.agency_domain_id, creds.agency_name):
+                raise SimError(403, "IAM.0003", "The agency does not exist or the user may not assume it.")
+            if project.get("id") != creds.project_id:
+                raise SimError(401, "IAM.0002", "The project does not belong to the delegating account.")
+            scoped = creds.project_id
         else:
             raise SimError(400, "IAM.0010", "The request body is invalid.")
         token = "MII" + secrets.token_urlsafe(48)
         expires = self.clock.now() + TOKEN_LIFETIME
         with self.lock:
-            self.tokens[token] = expires
-        return token, expires
+            self.tokens[token] = (expires, scoped)
+        return token, expires, scoped
 
     def revoke_tokens(self) -> int:
         """Invalidate every issued token, as a password change would; returns how many."""

@@ -186,27 +186,63 @@ def check(
 SMN_SUBJECT_BYTES = 512
 SMN_MESSAGE_BYTES = 256 * 1024
 SMN_SMS_CHARS = 490
+SMN_TTL_MAX_SECONDS = 86_400
+SMN_TAG_KEY_CHARS = 21
+SMN_TAG_VALUE_BYTES = 1024
+SMN_FIELDS = frozenset(
+    {"subject", "message", "message_structure", "message_template_name", "tags", "time_to_live",
+     "message_attributes", "locale"}
+)  # fmt: skip
+"""``PublishMessageRequestBody``'s fields (SMN SDK 3.1.219)."""
 
 
-def check_smn_publish(body: Any) -> Answer:
-    """PublishMessage: ``message_structure`` is a JSON string with ``default``; SMS ≤ 490 characters, no brackets."""
-    if not isinstance(body, dict):
-        return 400, {"code": "SMN.0009", "message": "invalid message"}
+def _smn_error(status: int, code: str, message: str) -> Answer:
+    return status, {"code": code, "message": message}
+
+
+def check_smn_publish(body: Any, templates: frozenset[str] = frozenset()) -> Answer:
+    """PublishMessage as the SMN SDK documents it.
+
+    One of ``message_structure`` > ``message_template_name`` (with ``tags``) > ``message`` takes effect;
+    ``message_structure`` is a JSON string with ``default``, SMS ≤ 490 characters without brackets;
+    ``time_to_live`` is a positive whole number of seconds ≤ 86400; an unknown template is SMN.0027.
+    """
+    if not isinstance(body, dict) or set(body) - SMN_FIELDS:
+        return _smn_error(400, "SMN.0009", "invalid message")
     subject = body.get("subject", "")
     if not isinstance(subject, str) or len(subject.encode()) > SMN_SUBJECT_BYTES:
-        return 400, {"code": "SMN.0009", "message": "subject too long"}
+        return _smn_error(400, "SMN.0009", "subject too long")
+    ttl = body.get("time_to_live", "3600")
+    if not isinstance(ttl, str) or not ttl.isdigit() or not 0 < int(ttl) <= SMN_TTL_MAX_SECONDS:
+        return _smn_error(400, "SMN.0009", "time_to_live must be 1 to 86400 seconds")
     structure = body.get("message_structure")
-    if structure is None:
+    template = body.get("message_template_name")
+    if structure is None and template is None:
         message = body.get("message")
         if not isinstance(message, str) or not message or len(message.encode()) > SMN_MESSAGE_BYTES:
-            return 400, {"code": "SMN.0009", "message": "invalid message"}
+            return _smn_error(400, "SMN.0009", "invalid message")
+        return 200, {}
+    if structure is None:
+        tags = body.get("tags")
+        if not isinstance(template, str) or not isinstance(tags, dict):
+            return _smn_error(400, "SMN.0009", "a message template needs tags")
+        if any(
+            not isinstance(key, str)
+            or len(key) > SMN_TAG_KEY_CHARS
+            or not isinstance(value, str)
+            or len(value.encode()) > SMN_TAG_VALUE_BYTES
+            for key, value in tags.items()
+        ):
+            return _smn_error(400, "SMN.0009", "invalid tags")
+        if template not in templates:
+            return _smn_error(404, "SMN.0027", "message template not found")
         return 200, {}
     if not isinstance(structure, str) or len(structure.encode()) > SMN_MESSAGE_BYTES:
-        return 400, {"code": "SMN.0021", "message": "invalid message_structure"}
+        return _smn_error(400, "SMN.0021", "invalid message_structure")
     parsed = _json(structure.encode())
     if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
-        return 400, {"code": "SMN.0021", "message": "message_structure needs default"}
+        return _smn_error(400, "SMN.0021", "message_structure needs default")
     sms = parsed.get("sms", "")
     if not isinstance(sms, str) or len(sms) > SMN_SMS_CHARS or any(b in sms for b in "[]【】"):
-        return 400, {"code": "SMN.0021", "message": "invalid sms message"}
+        return _smn_error(400, "SMN.0021", "invalid sms message")
     return 200, {}

@@ -26,9 +26,16 @@ CHANNEL_PREFIX = "/_sim/channels/"
 _SMN_PATH = re.compile(r"^/v2/(?P<project>[0-9a-f]{32})/notifications/topics/(?P<urn>[^/]+)/publish$")
 _API_PATH = re.compile(
     r"^/v3/(?P<project>[^/]+)"
-    r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs)$"
+    r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs"
+    r"|/instances/(?P<instance>[^/]+)/instance-role)$"
 )
+_TOPIC_URN = re.compile(r"^urn:smn:(?P<region>[a-z0-9-]+):(?P<project>[0-9a-f]{32}):(?P<name>[A-Za-z0-9_-]{1,255})$")
 _READY_TIMEOUT = 5.0
+
+
+def _route_name(api: re.Match[str]) -> str:
+    """The route a fault names: the path after the project, with an instance ID as ``{id}``."""
+    return "/instances/{id}/instance-role" if api["instance"] else api["suffix"]
 
 
 @dataclass
@@ -115,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(state.latency)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         api = _API_PATH.match(url.path)
-        route = f"{self.command} {api['suffix']}" if api else f"{self.command} {url.path.removeprefix('/v3')}"
+        route = f"{self.command} {_route_name(api)}" if api else f"{self.command} {url.path.removeprefix('/v3')}"
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -171,12 +178,12 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]]:
         try:
             if self.command == "POST" and path == "/v3/auth/tokens":
-                token, expires = state.gateway.issue_token(body, dict(self.headers))
+                token, expires, project = state.gateway.issue_token(body, dict(self.headers))
                 answer = {
                     "token": {
                         "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
                         "methods": ["password"],
-                        "project": {"id": state.backend.fleet.credentials.project_id},
+                        "project": {"id": project},
                     }
                 }
                 return 201, answer, {"X-Subject-Token": token}
@@ -185,10 +192,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._smn(state, smn, path, raw_query, raw, body)
             if api is None:
                 raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
-            state.gateway.check(self.command, path, raw_query, dict(self.headers), raw)
-            if api["project"] != state.backend.fleet.credentials.project_id:
-                raise SimError(401, "APIG.0301", "Incorrect IAM authentication information: project mismatch")
+            state.gateway.check(self.command, path, raw_query, dict(self.headers), raw, api["project"])
             state.backend.tick()
+            if api["instance"]:
+                if self.command != "GET":
+                    raise SimError(405, "APIG.0102", "Method not allowed.")
+                return 200, state.backend.instance_role(unquote(api["instance"])), {}
             return self._route(state.backend, api["suffix"], query, body)
         except SimError as error:
             return error.status, {"error_code": error.code, "error_msg": error.message}, {}
@@ -197,14 +206,19 @@ class _Handler(BaseHTTPRequestHandler):
         self, state: SimulatorState, smn: re.Match[str], path: str, raw_query: str, raw: bytes, body: Any
     ) -> tuple[int, Any, dict[str, str]]:
         """SMN PublishMessage, authenticated like the GeminiDB API; accepted messages land in the inbox."""
-        state.gateway.check(self.command, path, raw_query, dict(self.headers), raw)
-        if smn["project"] != state.backend.fleet.credentials.project_id:
-            raise SimError(401, "APIG.0301", "Incorrect IAM authentication information: project mismatch")
-        status, answer = check_smn_publish(body)
+        state.gateway.check(self.command, path, raw_query, dict(self.headers), raw, smn["project"])
+        fleet = state.backend.fleet
+        topic = unquote(smn["urn"])
         request_id = uuid.uuid4().hex
+        urn = _TOPIC_URN.match(topic)
+        if urn is None:
+            return 400, {"request_id": request_id, "code": "SMN.0005", "message": "invalid topic_urn"}, {}
+        known = (fleet.credentials.region, fleet.credentials.project_id)
+        if (urn["region"], urn["project"]) != known or urn["name"] not in fleet.smn_topics:
+            return 404, {"request_id": request_id, "code": "SMN.0006", "message": "topic not found"}, {}
+        status, answer = check_smn_publish(body, frozenset(fleet.smn_templates))
         if status != 200:
             return status, {"request_id": request_id, **answer}, {}
-        topic = unquote(smn["urn"])
         with state.lock:
             state.inbox.append({"channel": f"smn:{topic}", "kind": "smn", "status": 200, "body": body})
         return 200, {"request_id": request_id, "message_id": uuid.uuid4().hex}, {}
@@ -322,7 +336,10 @@ class Simulator:
         parsed = fleet if isinstance(fleet, Fleet) else parse_fleet(fleet or {"instances": []})
         clock = SimClock()
         self.state = SimulatorState(
-            backend=Backend(parsed, clock), gateway=Gateway(parsed.credentials, clock), clock=clock, latency=latency
+            backend=Backend(parsed, clock),
+            gateway=Gateway(parsed.credentials, clock, project_mismatch=parsed.behaviour.project_mismatch),
+            clock=clock,
+            latency=latency,
         )
         self._port = port
         self._server: _Server | None = None

@@ -115,15 +115,24 @@ class IamTokenAuth:
         return True
 
 
-def password_token_body(*, user: str, password: str, domain: str, project_id: str) -> dict[str, Any]:
-    """IAM ``POST /v3/auth/tokens`` body for an IAM user, scoped to one project."""
+def password_token_body(
+    *, user: str, password: str, domain: str, project_id: str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    """IAM ``POST /v3/auth/tokens`` body for an IAM user, scoped to a project of the user's own account.
+
+    Give ``project_id`` when the user's account owns the target project; give ``region`` to scope to the
+    user's own project of that name (every account has one per region), as an agency's delegate must.
+    """
+    if (project_id is None) == (region is None):
+        raise ValueError("scope a password token by exactly one of project_id or region")
+    scope = {"id": project_id} if project_id is not None else {"name": region}
     return {
         "auth": {
             "identity": {
                 "methods": ["password"],
                 "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
             },
-            "scope": {"project": {"id": project_id}},
+            "scope": {"project": scope},
         }
     }
 

@@ -15,7 +15,7 @@ from geminidb_patcher.huawei.errors import AuthenticationError, HuaweiError, Pro
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
 from geminidb_patcher.ids import check_instance_id, check_job_id, check_project_id
-from geminidb_patcher.reconcile.snapshot import InstanceView
+from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, UPGRADE_TASK_NAME, InstanceView
 
 MAX_BATCH_SIZE = 10
 INSTANCE_PAGE_SIZE = 100
@@ -23,8 +23,7 @@ JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
 TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
-UPGRADE_JOB_NAME = "UpgradeDbVersion"
-UPGRADE_TASK_NAME = "UPGRADE_DATABASE"
+__all__ = ["MAX_BATCH_SIZE", "UPGRADE_JOB_NAME", "UPGRADE_TASK_NAME", "GeminiDBClient", "UpgradeResult"]
 
 
 @dataclass(frozen=True)
@@ -251,11 +250,35 @@ class GeminiDBClient:
         return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
 
     def list_scheduled_tasks(
-        self, *, job_name: str = UPGRADE_TASK_NAME, job_status: str | None = None
+        self,
+        *,
+        job_name: str = UPGRADE_TASK_NAME,
+        job_status: str | None = None,
+        created_since: datetime | None = None,
+        created_until: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Tasks scheduled into maintenance windows (ListNosqlTaskList, all pages)."""
-        query = [("job_name", job_name)] + ([("job_status", job_status)] if job_status else [])
+        """Tasks scheduled into maintenance windows (ListNosqlTaskList, all pages).
+
+        ``start_time``/``end_time`` filter on the task's creation time; without ``created_since`` the API
+        shows only tasks created in the last 7 days, so a pending task created earlier would be missed.
+        """
+        query = [
+            (key, value)
+            for key, value in (
+                ("job_name", job_name),
+                ("job_status", job_status),
+                ("start_time", huawei_time(created_since) if created_since else None),
+                ("end_time", huawei_time(created_until) if created_until else None),
+            )
+            if value
+        ]
         return self._paged("/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE)
+
+    def show_instance_role(self, instance_id: str) -> str:
+        """The instance's role in its DR pair (ShowInstanceRole): ``master`` or ``slave``; ``""`` if unsaid."""
+        path = f"/instances/{check_instance_id(instance_id)}/instance-role"
+        role = require_object(self._call("GET", path, may_retry=may_retry_read), "role")["role"]
+        return role if isinstance(role, str) else ""
 
 
 def issue_iam_token(

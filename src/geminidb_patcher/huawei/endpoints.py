@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 _EU_SOVEREIGN = frozenset({"eu-west-101"})
+IAM_GLOBAL_ENDPOINT = "https://iam.myhuaweicloud.com"
+_IAM_REGIONS = frozenset(
+    {
+        "af-south-1", "ae-ad-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+        "cn-east-2", "cn-east-3", "cn-east-4", "cn-east-5", "cn-north-1", "cn-north-2", "cn-north-4",
+        "cn-north-9", "cn-north-12", "cn-south-1", "cn-south-2", "cn-southwest-2", "eu-west-0", "eu-west-101",
+        "la-north-2", "la-south-2", "me-east-1", "my-kualalumpur-1", "na-mexico-1", "ru-moscow-1",
+        "sa-brazil-1", "tr-west-1",
+    }
+)  # fmt: skip
+"""Regions with a regional IAM host in the IAM SDK's table (``IamRegion``); the others use the global one."""
 
 
 def _domain(region: str) -> str:
@@ -15,8 +26,8 @@ def geminidb_endpoint(region: str) -> str:
 
 
 def iam_endpoint(region: str) -> str:
-    """Base URL of the regional IAM endpoint, where project-scoped tokens are issued."""
-    return f"https://iam.{region}.{_domain(region)}"
+    """Base URL of IAM for ``region``: its regional host where the SDK lists one, else the global endpoint."""
+    return f"https://iam.{region}.{_domain(region)}" if region in _IAM_REGIONS else IAM_GLOBAL_ENDPOINT
 
 
 def smn_endpoint(region: str) -> str:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UpgradeResult
+from geminidb_patcher.huawei.client import UpgradeResult
 from geminidb_patcher.huawei.errors import HuaweiError, ProtocolError, ServerError, TransportError
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import InstanceView, JobView
+from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, InstanceView, JobView, is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
 
@@ -70,10 +70,14 @@ def _ambiguous(error: HuaweiError) -> bool:
 def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:
     """instance ID → job ID of upgrade jobs started since ``since``; empty when even that fails."""
     try:
-        jobs = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=since, end_time=now + RECHECK_WINDOW)
+        jobs = port.list_jobs(start_time=since, end_time=now + RECHECK_WINDOW)  # every name: see observed_jobs
     except HuaweiError:
         return {}
-    return {view.instance_id: view.id for job in jobs if (view := JobView.from_api(job)) is not None}
+    return {
+        view.instance_id: view.id
+        for job in jobs
+        if (view := JobView.from_api(job)) is not None and is_upgrade_job(view.name or UPGRADE_JOB_NAME)
+    }
 
 
 class Submitter:

@@ -72,6 +72,9 @@ def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView
         return "upgrade_scheduled", f"A patch upgrade (task {task}) is already scheduled for its maintenance window."
     if instance.actions:
         return "busy", f"The instance is busy with {', '.join(instance.actions)}."
+    other = snapshot.other_jobs.get(instance.id)
+    if other is not None:
+        return "busy", f"Job {other} is running for this instance."
     if not instance.patch_available:
         return "no_patch_available", "Up to date: no patch is available for this instance."
     if verify_failed(instance, last_job):
@@ -104,16 +107,41 @@ class PeerState:
     upgrading: bool
 
 
+def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[str, str] | None:
+    """One side at a time: of a dual-active pair, the side with the lower ID goes first, the other waits."""
+    peer_id = instance.dr_peer_id
+    if instance.pair != "dual_active" or instance.id < peer_id:
+        return None
+    peer = peers.get(peer_id)
+    if peer is None:
+        return (
+            "waiting_for_dual_active_peer",
+            (
+                f"Its dual-active peer {peer_id} is not in any target of this run; add the peer's region and "
+                "project so the two sides are patched one at a time."
+            ),
+        )
+    if peer.patch_available or peer.upgrading:
+        return (
+            "waiting_for_dual_active_peer",
+            f"Its dual-active peer {peer_id} is patched first; the two sides are never patched at once.",
+        )
+    return None
+
+
 def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[str, str] | None:
     """Standby first: a DR primary waits until its standby is patched and idle."""
+    if instance.pair == "dual_active":
+        return dual_active_check(instance, peers)
     if not instance.dr_peer_id or instance.dr_role == "standby":
         return None
     if instance.dr_role == "unknown":
+        why = instance.dr_role_problem or "its role was not read"
         return (
             "dr_role_unknown",
             (
-                f"It is in a disaster-recovery pair with {instance.dr_peer_id}, but its role is not reported; "
-                "patch the pair by hand, standby first."
+                f"It is in a disaster-recovery pair with {instance.dr_peer_id}, but its role is unknown ({why}); "
+                "the pair waits. Patch it by hand, standby first, or retry when the role can be read."
             ),
         )
     peer = peers.get(instance.dr_peer_id)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from geminidb_patcher.huawei.client import UPGRADE_JOB_NAME, UPGRADE_TASK_NAME
+from geminidb_patcher.huawei.errors import HuaweiError
 from geminidb_patcher.models import MAX_JOB_HISTORY, RunRequest, Selector, Target
 from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, JobView, TagFilter, tag_filter
+from geminidb_patcher.reconcile.snapshot import (
+    UPGRADE_JOB_NAME,
+    UPGRADE_TASK_NAME,
+    FleetSnapshot,
+    InstanceView,
+    JobView,
+    TagFilter,
+    is_upgrade_job,
+    tag_filter,
+    with_dr_role,
+)
 
 
 def tag_filters(request: RunRequest) -> list[TagFilter]:
@@ -22,20 +33,55 @@ JOB_CLOCK_MARGIN = timedelta(minutes=1)
 """ListJobs times have whole seconds: a window ending exactly now would miss a job started this second."""
 
 
-def upgrade_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tuple[JobView, ...]:
-    """Every running upgrade job (30 days back), and every upgrade job started within ``history``."""
+SCHEDULED_TASK_HISTORY = MAX_JOB_HISTORY
+"""How far back (by creation time) pending scheduled upgrades are listed; the API's own default is only 7 days."""
+
+
+def observed_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tuple[tuple[JobView, ...], dict[str, str]]:
+    """Upgrade jobs (every running one, those started within ``history``), and other running jobs by instance.
+
+    Running jobs are listed under every name, so a patch is seen even if Huawei does not call it
+    ``UpgradeDbVersion``, and so are backups or resizes that must not overlap a patch. Failed jobs are listed
+    under every name too, so a failed patch counts against the error budget whatever its name.
+    """
     end = now + JOB_CLOCK_MARGIN
     oldest = end - MAX_JOB_HISTORY  # the API refuses windows longer than 30 days
-    running = port.list_jobs(name=UPGRADE_JOB_NAME, status="Running", start_time=oldest, end_time=end)
-    recent = (
-        port.list_jobs(name=UPGRADE_JOB_NAME, start_time=max(now - history, oldest), end_time=end) if history else []
-    )
+    running = port.list_jobs(status="Running", start_time=oldest, end_time=end)
+    since = max(now - history, oldest)
+    recent = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=since, end_time=end) if history else []
+    failed = port.list_jobs(status="Failed", start_time=since, end_time=end) if history else []
     by_id: dict[str, JobView] = {}
-    for item in [*recent, *running]:  # the running listing is the fresher word on a job's status
+    others: dict[str, str] = {}
+    for item in [*failed, *recent, *running]:  # the running listing is the fresher word on a job's status
         job = JobView.from_api(item)
-        if job is not None:
+        if job is None:
+            continue
+        if is_upgrade_job(job.name or UPGRADE_JOB_NAME):
             by_id[job.id or f"{job.instance_id}@{job.started_at}"] = job
-    return tuple(by_id.values())
+        elif job.status == "Running":
+            others[job.instance_id] = f"{job.id} ({job.name})"
+    return tuple(by_id.values()), others
+
+
+def with_dr_roles(port: GeminiDBPort, views: Sequence[InstanceView], concurrency: int) -> list[InstanceView]:
+    """``views`` with the DR role of every disaster-recovery pair member read from ShowInstanceRole.
+
+    One query per pair member, at most ``concurrency`` at once; a failed query leaves the role ``unknown``
+    with the reason, so the pair waits rather than being patched in a guessed order.
+    """
+    members = [view for view in views if view.pair == "dr"]
+    if not members:
+        return list(views)
+
+    def read(view: InstanceView) -> InstanceView:
+        try:
+            return with_dr_role(view, port.show_instance_role(view.id))
+        except HuaweiError as error:
+            return with_dr_role(view, None, f"the role query failed ({error})")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(members))), thread_name_prefix="role") as pool:
+        resolved = {view.id: view for view in pool.map(read, members)}
+    return [resolved.get(view.id, view) for view in views]
 
 
 def observe(
@@ -48,17 +94,29 @@ def observe(
         max_workers=max(1, min(concurrency, 3 + len(filters))), thread_name_prefix="observe"
     ) as pool:
         instances_read = pool.submit(port.list_instance_views)
-        tasks_read = pool.submit(port.list_scheduled_tasks, job_name=UPGRADE_TASK_NAME, job_status="Pending")
-        jobs_read = pool.submit(upgrade_jobs, port, now, history)
+        tasks_read = pool.submit(
+            port.list_scheduled_tasks,
+            job_name=UPGRADE_TASK_NAME,
+            job_status="Pending",
+            created_since=now - SCHEDULED_TASK_HISTORY,
+            created_until=now + JOB_CLOCK_MARGIN,
+        )
+        jobs_read = pool.submit(observed_jobs, port, now, history)
         tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}
-        instances = tuple(instances_read.result())
+        instances = tuple(with_dr_roles(port, instances_read.result(), concurrency))
         scheduled = {
             str(task["instance_id"]): str(task.get("job_id", ""))
             for task in tasks_read.result()
             if isinstance(task.get("instance_id"), str)
         }
-        jobs = jobs_read.result()
+        jobs, other_jobs = jobs_read.result()
         tagged = {key: frozenset(read.result()) for key, read in tag_reads.items()}
     return FleetSnapshot(
-        target=target, observed_at=now, instances=instances, jobs=jobs, scheduled_upgrades=scheduled, tagged=tagged
+        target=target,
+        observed_at=now,
+        instances=instances,
+        jobs=jobs,
+        scheduled_upgrades=scheduled,
+        tagged=tagged,
+        other_jobs=other_jobs,
     )

@@ -210,9 +210,10 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         raise ValueError("plan needs at least one snapshot")
     candidates, holds = _scope(snapshots, request)
     latest = latest_jobs(job for snapshot in snapshots for job in snapshot.jobs)
-    running = {job_id for snapshot in snapshots for job_id in snapshot.running_upgrades}
+    running = {instance_id for snapshot in snapshots for instance_id in snapshot.running_upgrades}
+    busy = running.union(*(snapshot.other_jobs for snapshot in snapshots))
     peers = {
-        instance.id: PeerState(instance.patch_available, instance.id in running or bool(instance.actions))
+        instance.id: PeerState(instance.patch_available, instance.id in busy or bool(instance.actions))
         for snapshot in snapshots
         for instance in snapshot.instances
     }

@@ -28,8 +28,19 @@ class GeminiDBPort(Protocol):
         """Jobs matching the filters."""
         ...
 
-    def list_scheduled_tasks(self, *, job_name: str = ..., job_status: str | None = None) -> list[dict[str, Any]]:
-        """Tasks scheduled into maintenance windows."""
+    def list_scheduled_tasks(
+        self,
+        *,
+        job_name: str = ...,
+        job_status: str | None = None,
+        created_since: datetime | None = None,
+        created_until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Tasks scheduled into maintenance windows, created within the given span."""
+        ...
+
+    def show_instance_role(self, instance_id: str) -> str:
+        """The instance's role in its disaster-recovery pair, as the API names it (``master`` or ``slave``)."""
         ...
 
     def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:

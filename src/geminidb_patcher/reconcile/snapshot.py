@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,8 +12,13 @@ from typing import Any, Literal
 from geminidb_patcher.models import Target
 
 DrRole = Literal["primary", "standby", "unknown", ""]
-_PRIMARY_ROLES = frozenset({"master", "primary", "active"})
-_STANDBY_ROLES = frozenset({"slave", "standby", "secondary", "backup", "disaster"})
+PairKind = Literal["dr", "dual_active", ""]
+UPGRADE_JOB_NAME = "UpgradeDbVersion"
+"""ListJobs' documented name for a database version upgrade (assumed to cover batch patches: docs/fidelity.md)."""
+UPGRADE_TASK_NAME = "UPGRADE_DATABASE"
+"""ListNosqlTaskList's name for a patch upgrade scheduled into the maintenance window."""
+DR_ROLES: Mapping[str, DrRole] = {"master": "primary", "slave": "standby"}
+"""ShowInstanceRole's ``role`` values (SDK ``ShowInstanceRoleResponse``) and what they mean for patch order."""
 TagFilter = tuple[tuple[str, tuple[str, ...]], ...]
 """A selector's tags in a canonical, hashable form: sorted keys, sorted values."""
 
@@ -46,18 +52,29 @@ def _abnormal_parts(groups: list[Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _dr(item: dict[str, Any]) -> tuple[str, DrRole]:
-    """The DR or dual-active peer and this instance's role in the pair (``""`` outside a pair)."""
-    dual = _dict(item.get("dual_active_info"))
-    peer = str(item.get("dr_instance_id") or dual.get("destination_instance_id") or "")
-    if not peer:
-        return "", ""
-    role = str(dual.get("role") or "").lower()
-    if role in _PRIMARY_ROLES:
-        return peer, "primary"
-    if role in _STANDBY_ROLES:
-        return peer, "standby"
-    return peer, "unknown"
+def is_upgrade_job(name: str) -> bool:
+    """Whether a ListJobs name is a version upgrade: ``UpgradeDbVersion``, or any name that says "upgrade".
+
+    No documented job name other than ``UpgradeDbVersion`` contains "upgrade", so the wider rule misreads
+    nothing documented and still recognises a batch patch should Huawei name its jobs differently.
+    """
+    return name == UPGRADE_JOB_NAME or "upgrade" in name.lower()
+
+
+def _pair(item: dict[str, Any]) -> tuple[str, PairKind, DrRole]:
+    """The peer, the kind of pair and the role known so far.
+
+    A disaster-recovery pair (``dr_instance_id``) starts ``unknown``: ListInstances does not say which side is
+    the standby, ShowInstanceRole does (``with_dr_role``). A dual-active pair (``dual_active_info``) has no
+    standby: both sides serve, and the planner patches them one at a time.
+    """
+    peer = str(item.get("dr_instance_id") or "")
+    if peer:
+        return peer, "dr", "unknown"
+    dual = str(_dict(item.get("dual_active_info")).get("destination_instance_id") or "")
+    if dual:
+        return dual, "dual_active", ""
+    return "", "", ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,9 @@ class InstanceView:
     abnormal_parts: tuple[str, ...] = ()
     dr_peer_id: str = ""
     dr_role: DrRole = ""
+    pair: PairKind = ""
+    dr_role_problem: str = ""
+    """Why ``dr_role`` is ``unknown``, in words (the role query failed or gave an unknown answer)."""
 
     @classmethod
     def from_api(cls, item: dict[str, Any]) -> InstanceView:
@@ -84,7 +104,7 @@ class InstanceView:
         datastore = _dict(item.get("datastore"))
         groups = _list(item.get("groups"))
         patch = datastore.get("patch_available")
-        peer, role = _dr(item)
+        peer, pair, role = _pair(item)
         return cls(
             id=str(item.get("id", "")),
             name=str(item.get("name", "")),
@@ -99,7 +119,19 @@ class InstanceView:
             abnormal_parts=_abnormal_parts(groups),
             dr_peer_id=peer,
             dr_role=role,
+            pair=pair,
         )
+
+
+def with_dr_role(view: InstanceView, answer: str | None, problem: str = "") -> InstanceView:
+    """``view`` with its DR role from ShowInstanceRole's ``answer``; ``None`` or an unknown value stays unknown."""
+    if view.pair != "dr":
+        return view
+    role = DR_ROLES.get((answer or "").lower())
+    if role is not None:
+        return dataclasses.replace(view, dr_role=role, dr_role_problem="")
+    why = problem or f"the role API answered {answer!r}, which is neither 'master' nor 'slave'"
+    return dataclasses.replace(view, dr_role="unknown", dr_role_problem=why)
 
 
 def _job_time(value: Any) -> datetime | None:
@@ -127,6 +159,7 @@ class JobView:
     ended_at: datetime | None
     progress: str
     fail_reason: str
+    name: str = UPGRADE_JOB_NAME
 
     @classmethod
     def from_api(cls, item: dict[str, Any]) -> JobView | None:
@@ -144,6 +177,7 @@ class JobView:
             ended_at=_job_time(item.get("end_time")),
             progress=str(item.get("progress") or ""),
             fail_reason=str(item.get("fail_reason") or ""),
+            name=str(item.get("name") or ""),
         )
 
 
@@ -160,6 +194,8 @@ class FleetSnapshot:
     """instance ID → ID of its pending ``UPGRADE_DATABASE`` task."""
     tagged: Mapping[TagFilter, frozenset[str]] = field(default_factory=dict)
     """For each tag filter a selector uses: the IDs of the instances that match it."""
+    other_jobs: Mapping[str, str] = field(default_factory=dict)
+    """instance ID → ``"<job id> (<name>)"`` of a running job that is not an upgrade (a backup, a resize, …)."""
 
     @functools.cached_property
     def running_upgrades(self) -> dict[str, str]:

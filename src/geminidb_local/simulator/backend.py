@@ -238,6 +238,9 @@ class Backend:
         created_to = _time_param(query, "end_time", now)
         if created_to <= created_from:
             raise SimError(400, "DBS.200001", "Parameter error: end_time must be later than start_time.")
+        span = self.fleet.behaviour.scheduled_task_max_span_days
+        if span is not None and created_to - created_from > timedelta(days=span):
+            raise SimError(400, "DBS.200001", f"Parameter error: the time span exceeds {span} days.")
         tasks = []
         for index, seeded in enumerate(self.fleet.scheduled_tasks):
             created = seeded.get("create_time") or self.created_at.strftime(HUAWEI_TIME)

@@ -7,13 +7,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "status", "drop", "delay", "malformed", "truncated", "accept_then_drop", "expire_tokens", "new_instance"
+    "status",
+    "drop",
+    "delay",
+    "malformed",
+    "truncated",
+    "accept_then_drop",
+    "accept_then_status",
+    "expire_tokens",
+    "new_instance",
 ]
-FAULT_KINDS: frozenset[str] = frozenset(
-    {"status", "drop", "delay", "malformed", "truncated", "accept_then_drop", "expire_tokens", "new_instance"}
-)
+FAULT_KINDS: frozenset[str] = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 """``expire_tokens`` revokes every IAM token just before answering; ``new_instance`` creates an instance first,
-which shifts ListInstances' newest-first pages under a client that is paging."""
+which shifts ListInstances' newest-first pages under a client that is paging; ``accept_then_status`` carries
+the request out, then answers ``status`` (a 5xx after the work was done)."""
 
 
 @dataclass

@@ -61,6 +61,8 @@ class Behaviour:
     """``"400"``: a batch of several engines is refused whole; ``"per_item"``: the odd ones get item errors."""
     project_mismatch: tuple[int, str] = (401, "APIG.0301")
     """Status and code when the path's project is not the credentials'."""
+    scheduled_task_max_span_days: int | None = None
+    """The longest ``start_time``–``end_time`` span ListNosqlTaskList accepts (none is documented)."""
 
     @classmethod
     def from_json(cls, document: Any) -> Behaviour:

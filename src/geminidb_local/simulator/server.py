@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -148,6 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
         exchange.status = status
         if fault and fault.kind == "accept_then_drop":
             self._drop()
+            return
+        if fault and fault.kind == "accept_then_status":
+            exchange.status = fault.status
+            self._fire(dataclasses.replace(fault, kind="status"))
             return
         self._send(status, answer, headers)
 

@@ -62,7 +62,7 @@ class Behaviour:
     project_mismatch: tuple[int, str] = (401, "APIG.0301")
     """Status and code when the path's project is not the credentials'."""
     scheduled_task_max_span_days: int | None = None
-    """The longest ``start_time``–``end_time`` span ListNosqlTaskList accepts (none is documented)."""
+    """The longest span from ``start_time`` to ``end_time`` ListNosqlTaskList accepts (none is documented)."""
 
     @classmethod
     def from_json(cls, document: Any) -> Behaviour:

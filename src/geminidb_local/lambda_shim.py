@@ -73,10 +73,18 @@ def http_api_event(
     }
 
 
-def signed_run_event(secret: str, body: bytes, *, msg_id: str | None = None) -> dict[str, Any]:
-    """A ``POST /runs`` event signed now, as a Standard Webhooks sender signs it."""
+def signed_run_event(
+    secret: str,
+    body: bytes,
+    *,
+    msg_id: str | None = None,
+    method: str = "POST",
+    path: str = "/runs",
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    """A request (by default ``POST /runs``) signed now, as a Standard Webhooks sender signs it."""
     headers = {
-        "content-type": "application/json",
+        "content-type": content_type,
         **sign_headers(secret, msg_id or f"msg_{uuid.uuid4().hex}", int(time.time()), body),
     }
-    return http_api_event("POST", "/runs", body, headers)
+    return http_api_event(method, path, body, headers)

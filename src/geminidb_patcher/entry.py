@@ -10,6 +10,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geminidb_patcher.handler import InvalidRunRequestError
@@ -23,7 +24,7 @@ from geminidb_patcher.models import (
 )
 from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
-from geminidb_patcher.telemetry import logger
+from geminidb_patcher.telemetry import logger, metrics
 
 if TYPE_CHECKING:
     from geminidb_patcher.http_api import WebhookApi
@@ -82,11 +83,27 @@ class Engine:
         settings = self.runtime.settings
         return WebhookApi(
             self.run,
-            lambda: self.runtime.secret_values().webhook_secrets(),
+            self.webhook_secrets,
             tolerance=settings.webhook_tolerance_seconds,
             auth_mode=settings.webhook_auth,
             max_body_bytes=settings.max_body_bytes,
         )
+
+    def webhook_secrets(self) -> list[str]:
+        """The well-formed webhook secrets; a malformed one is logged by position (never its value) and skipped."""
+        values = self.runtime.secret_values()
+        malformed, configured = values.malformed_webhook_secrets()
+        if malformed:
+            logger.error(
+                "webhook_secret_invalid",
+                extra={
+                    "positions": malformed,
+                    "configured": configured,
+                    "problem": "not 'whsec_' followed by base64; requests signed with it are refused",
+                },
+            )
+            metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
+        return values.webhook_secrets()
 
     def direct(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """A scheduled or direct invocation: the report as JSON."""

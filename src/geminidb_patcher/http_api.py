@@ -24,28 +24,39 @@ from geminidb_patcher.webhook_auth import WebhookAuthError, verify
 
 MAX_SEEN_IDS = 10_000
 RUNS_PATH = "/runs"
+OPENAPI_PATH = "/openapi.json"
+PUBLIC_ROUTES = frozenset({("GET", OPENAPI_PATH)})
+"""The only requests answered without authentication: the API's own description."""
+BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+UTF8_BOM = b"\xef\xbb\xbf"
 UNAUTHORIZED = {"error": "unauthorized", "message": "The request is not signed with a valid webhook signature."}
 
 
 class ReplayGuard:
-    """Webhook IDs this container accepted within the tolerance; a second use is a replay."""
+    """Webhook IDs this container accepted within the tolerance; a second use is a replay.
+
+    An ID is recorded only once its request was accepted (anything but a 4xx answer), so a sender may retry
+    after a 4xx with the same ID.
+    """
 
     def __init__(self, tolerance: int) -> None:
         self._tolerance = tolerance
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def first_use(self, msg_id: str, now: float) -> bool:
-        """Record ``msg_id``; ``False`` when it was already seen within the tolerance."""
+    def seen(self, msg_id: str, now: float) -> bool:
+        """Whether ``msg_id`` was accepted within the tolerance."""
         with self._lock:
             while self._seen and (
                 next(iter(self._seen.values())) < now - 2 * self._tolerance or len(self._seen) > MAX_SEEN_IDS
             ):
                 self._seen.popitem(last=False)
-            if msg_id in self._seen:
-                return False
+            return msg_id in self._seen
+
+    def record(self, msg_id: str, now: float) -> None:
+        """Remember an accepted ``msg_id``."""
+        with self._lock:
             self._seen[msg_id] = now
-            return True
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -102,46 +113,93 @@ class WebhookApi:
         self.app = _build_resolver(run)
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Answer one HTTP API v2 event."""
-        http = event.get("requestContext", {}).get("http", {})
-        if (http.get("method"), event.get("rawPath")) == ("POST", RUNS_PATH):
-            refused = self._gate(event)
+        """Answer one HTTP API v2 event: every request is authenticated first, whatever its route or spelling.
+
+        Only ``GET /openapi.json`` (public documentation) is exempt; the resolver then sees a normalised copy
+        of the event (upper-case method, lower-case media type, no byte-order mark).
+        """
+        method = str(event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+        accepted_id: str | None = None
+        if (method, _route_path(event)) not in PUBLIC_ROUTES:
+            raw = _raw_body(event)
+            refused = self._refuse_size(event, raw)
             if refused is not None:
                 return refused
-        resolved: dict[str, Any] = self.app.resolve(event, context)
+            try:
+                accepted_id = self._authenticate(event, raw)
+            except WebhookAuthError as failure:
+                logger.warning("webhook_rejected", extra={"reason": failure.reason})
+                metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+                return _json_response(401, UNAUTHORIZED)
+            if method not in BODILESS_METHODS:
+                refused = _refuse_body(event, raw)
+                if refused is not None:
+                    return refused
+        resolved: dict[str, Any] = self.app.resolve(_normalised(event, method), context)
+        if accepted_id is not None and not 400 <= int(resolved.get("statusCode", 500)) < 500:
+            self._replays.record(accepted_id, self._clock())
         return resolved
 
-    def _gate(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """Size, then authentication, then content type and JSON: the answer that refuses, or ``None``."""
-        raw = _raw_body(event)
+    def _refuse_size(self, event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
         if len(raw) > self._max_body_bytes or len(str(event.get("body") or "")) > 2 * self._max_body_bytes:
             return _reject(413, "body_too_large", f"The body exceeds {self._max_body_bytes} bytes.")
-        try:
-            self._authenticate(event, raw)
-        except WebhookAuthError as failure:
-            logger.warning("webhook_rejected", extra={"reason": failure.reason})
-            metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-            return _json_response(401, UNAUTHORIZED)
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        if headers.get("content-type", "").split(";")[0].strip().lower() != content_types.APPLICATION_JSON:
-            return _reject(415, "unsupported_media_type", "Send the RunRequest as application/json.")
-        try:
-            json.loads(raw)
-        except (ValueError, RecursionError):
-            return _reject(422, "invalid_json", "The body is not a JSON document.")
         return None
 
-    def _authenticate(self, event: dict[str, Any], raw: bytes) -> None:
+    def _authenticate(self, event: dict[str, Any], raw: bytes) -> str | None:
+        """The verified webhook ID (``None`` under IAM auth); ``WebhookAuthError`` when refused."""
         if self._auth_mode == "iam":
             authorizer = event.get("requestContext", {}).get("authorizer") or {}
             if not isinstance(authorizer, dict) or not isinstance(authorizer.get("iam"), dict):
                 raise WebhookAuthError("no_iam_principal")
-            return
+            return None
         now = self._clock()
         verified = verify(self._secrets(), event.get("headers") or {}, raw, now=int(now), tolerance=self._tolerance)
-        if not self._replays.first_use(verified.msg_id, now):
+        if self._replays.seen(verified.msg_id, now):
             raise WebhookAuthError("replayed_id")
         logger.set_correlation_id(verified.msg_id)
+        return verified.msg_id
+
+
+def _route_path(event: dict[str, Any]) -> str:
+    """The path as the resolver will match it: ``rawPath`` without a named stage's prefix."""
+    path = str(event.get("rawPath") or "/")
+    stage = str(event.get("requestContext", {}).get("stage") or "$default")
+    if stage != "$default" and path.startswith(f"/{stage}/"):
+        return path[len(stage) + 1 :]
+    return path
+
+
+def _media_type(event: dict[str, Any]) -> str:
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _refuse_body(event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
+    """Content type, then JSON: the answer that refuses, or ``None``."""
+    if _media_type(event) != content_types.APPLICATION_JSON:
+        return _reject(415, "unsupported_media_type", "Send the RunRequest as application/json.")
+    try:
+        json.loads(raw.removeprefix(UTF8_BOM))
+    except (ValueError, RecursionError):
+        return _reject(422, "invalid_json", "The body is not a JSON document.")
+    return None
+
+
+def _normalised(event: dict[str, Any], method: str) -> dict[str, Any]:
+    """The event as the resolver should see it: media types are case-insensitive, a UTF-8 BOM is not JSON."""
+    copy = dict(event)
+    context = dict(copy.get("requestContext") or {})
+    context["http"] = {**(context.get("http") or {}), "method": method}
+    copy["requestContext"] = context
+    headers = {str(k).lower(): str(v) for k, v in (copy.get("headers") or {}).items()}
+    if "content-type" in headers:
+        kind, _, params = headers["content-type"].partition(";")
+        headers["content-type"] = kind.strip().lower() + (f";{params}" if params else "")
+    copy["headers"] = headers
+    raw = _raw_body(event)
+    if raw.startswith(UTF8_BOM):
+        copy["body"], copy["isBase64Encoded"] = base64.b64encode(raw.removeprefix(UTF8_BOM)).decode(), True
+    return copy
 
 
 def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGatewayHttpResolver:
@@ -156,7 +214,7 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
         )
         return run(request, context).model_dump(mode="json")
 
-    @app.get("/openapi.json")
+    @app.get(OPENAPI_PATH)
     def openapi() -> Response[str]:
         return Response(
             status_code=200,

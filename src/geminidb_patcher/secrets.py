@@ -11,6 +11,8 @@ from typing import Protocol
 
 import requests
 
+from geminidb_patcher.webhook_auth import decode_secret
+
 EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 EXTENSION_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 CACHE_SECONDS = 300.0
@@ -70,13 +72,26 @@ class SecretValues:
         return dict(self.notify_values).get(name)
 
     def webhook_secrets(self) -> list[str]:
-        """Every accepted webhook secret: several, space-separated, while one is rotated."""
-        return (self.webhook_secret or "").split()
+        """Every well-formed webhook secret: several, space-separated, while one is rotated."""
+        return [secret for secret in (self.webhook_secret or "").split() if is_webhook_secret(secret)]
+
+    def malformed_webhook_secrets(self) -> tuple[list[int], int]:
+        """Positions (from 1) of the configured webhook secrets that are not ``whsec_`` + base64, and the count."""
+        configured = (self.webhook_secret or "").split()
+        return [n for n, secret in enumerate(configured, 1) if not is_webhook_secret(secret)], len(configured)
 
     def all_values(self) -> list[str]:
         """Every non-empty secret value, for redaction checks."""
         plain = [value for f in fields(self) if f.name != "notify_values" and (value := getattr(self, f.name))]
         return plain + [value for _, value in self.notify_values]
+
+
+def is_webhook_secret(secret: str) -> bool:
+    """Whether ``secret`` is ``whsec_`` (optional) followed by non-empty base64."""
+    try:
+        return bool(decode_secret(secret))
+    except ValueError:
+        return False
 
 
 class SecretSource(Protocol):

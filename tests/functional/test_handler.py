@@ -190,8 +190,9 @@ def test_openapi_document_is_served(handler: Any) -> None:
     assert "/runs" in document["paths"] and "RunRequest" in document["components"]["schemas"]
 
 
-def test_unknown_route_is_404(handler: Any) -> None:
-    assert handler(http_api_event("GET", "/admin"), LocalContext())["statusCode"] == 404
+def test_unknown_route_is_401_unsigned_and_404_signed(handler: Any) -> None:
+    assert handler(http_api_event("GET", "/admin"), LocalContext())["statusCode"] == 401
+    assert handler(signed_run_event(SECRET, b"", method="GET", path="/admin"), LocalContext())["statusCode"] == 404
 
 
 @pytest.mark.parametrize(

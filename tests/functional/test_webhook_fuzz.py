@@ -78,13 +78,14 @@ _odd_paths = st.sampled_from(["/openapi.json", "/runs/", "/", "/admin", "/RUNS"]
 
 @st.composite
 def signed_runs(draw: st.DrawFn) -> dict[str, Any]:
-    """A correctly signed ``POST /runs`` (fresh id, current time) with a generated body and content type."""
+    """A correctly signed POST (fresh id, current time; usually to ``/runs``) with a generated body and content type."""
     body = draw(_bodies)
     headers = sign_headers(SECRET, f"msg_fuzz_{next(_message_ids)}", int(time.time()), body)
     headers["content-type"] = draw(
         st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", "application/xml"])
     )
-    event = http_api_event("POST", "/runs", body, headers)
+    path = draw(st.just("/runs") | _odd_paths)  # a signed request to another route is routed, and gets a 404
+    event = http_api_event("POST", path, body, headers)
     if draw(st.booleans()):
         event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
     return event

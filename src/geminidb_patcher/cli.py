@@ -14,7 +14,8 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.huawei.errors import HuaweiError
-from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, describe_problems, enforce_limits
+from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, enforce_limits
+from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
 from geminidb_patcher.runtime import CredentialsMissingError, Runtime

@@ -19,9 +19,9 @@ from geminidb_patcher.models import (
     RunReport,
     RunRequest,
     Trigger,
-    describe_problems,
     enforce_limits,
 )
+from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics

@@ -16,8 +16,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
-from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, describe_problems
+from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest
 from geminidb_patcher.notify.dispatch import NotificationsFailedError
+from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify

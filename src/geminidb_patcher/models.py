@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta
+import functools
+import zoneinfo
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -21,8 +21,10 @@ OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("submitted", "rejected", "failed", "sk
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN, max_length=32)]
-TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/-]{1,128}$")]
-TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=+@/ -]{0,255}$")]
+TAG_KEY_PATTERN = r"^[A-Za-z0-9_.:=+@/-]{1,128}$"
+TAG_VALUE_PATTERN = r"^[A-Za-z0-9_.:=+@/ -]{0,255}$"
+TagKey = Annotated[str, StringConstraints(pattern=TAG_KEY_PATTERN)]
+TagValue = Annotated[str, StringConstraints(pattern=TAG_VALUE_PATTERN)]
 Limit = Annotated[int, Field(ge=0, le=100_000)] | Annotated[str, StringConstraints(pattern=r"^(100|[1-9]?[0-9])%$")]
 """A count, or a percentage of the instances in scope such as ``"25%"``."""
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
@@ -32,6 +34,19 @@ MAX_TARGETS = 20
 MAX_WAVES = 10
 MAX_BLACKOUTS = 50
 MAX_JOB_HISTORY = timedelta(days=30)
+
+
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+"""Blackouts lie in this range, so time arithmetic on them can never overflow."""
+NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+"""Files in the zone database that are not time zones (the host's own zone, a placeholder, a rule file)."""
+
+
+@functools.cache
+def iana_zones() -> frozenset[str]:
+    """The IANA time zone names this interpreter knows (system zones or the bundled ``tzdata``)."""
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
 
 
 class _Strict(BaseModel):
@@ -73,10 +88,8 @@ class ExplicitWindow(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown IANA time zone") from None
+        if value not in iana_zones():
+            raise ValueError(f"'{value[:64]}' is not an IANA time zone such as 'Europe/Berlin' or 'UTC'")
         return value
 
     @model_validator(mode="after")
@@ -97,6 +110,17 @@ class Blackout(_Strict):
     start: AwareDatetime
     end: AwareDatetime
     reason: Annotated[str, StringConstraints(max_length=200)] = ""
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_range(cls, value: datetime) -> datetime:
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not EARLIEST_MOMENT <= utc <= LATEST_MOMENT:
+            raise ValueError(f"must lie between {EARLIEST_MOMENT:%Y-%m-%d} and {LATEST_MOMENT:%Y-%m-%d} UTC")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -240,20 +264,6 @@ class RunReport(_Strict):
     plan_id: str | None = None
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
-
-
-def describe_problems(
-    errors: Iterable[Mapping[str, Any]], *, skip_loc: int = 0, whole: str = "body"
-) -> list[dict[str, str]]:
-    """Validation errors as ``{field, rule, message}``, without the offending input (it may hold secrets)."""
-    return [
-        {
-            "field": ".".join(str(part) for part in tuple(error.get("loc", ()))[skip_loc:]) or whole,
-            "rule": str(error.get("type", "invalid")),
-            "message": str(error.get("msg", "")),
-        }
-        for error in errors
-    ]
 
 
 class RequestLimitError(ValueError):

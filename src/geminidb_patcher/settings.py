@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.models import MAX_BLACKOUTS, MAX_INSTANCE_IDS, MAX_TARGETS, Blackout, Target
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
+from geminidb_patcher.problems import describe_problems
 
 ENV_REGION = "HUAWEICLOUD_REGION"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
@@ -117,10 +118,9 @@ def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
     try:
         parsed = _BLACKOUTS.validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "value"
+        first = describe_problems(exc.errors(include_input=False, include_url=False), whole="value")[0]
         raise ConfigError(
-            f"{ENV_BLACKOUTS} is not a JSON list of {{start, end, reason}}: {where}: {first['msg']}"
+            f"{ENV_BLACKOUTS} is not a JSON list of {{start, end, reason}}: {first['field']}: {first['message']}"
         ) from None
     if len(parsed) > MAX_BLACKOUTS:
         raise ConfigError(f"{ENV_BLACKOUTS} holds more than {MAX_BLACKOUTS} blackouts")

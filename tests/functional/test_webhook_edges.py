@@ -114,3 +114,11 @@ def test_one_malformed_secret_does_not_break_the_others(sim: Simulator, capsys: 
     problems = [r for r in logged if r.get("message") == "webhook_secret_invalid"]
     assert problems and problems[0]["positions"] == [1] and problems[0]["configured"] == 3
     assert "!!bad" not in json.dumps(logged)
+
+
+def test_an_extreme_blackout_is_a_422_naming_the_field_not_a_crash(sim: Simulator) -> None:
+    body = json.dumps({"blackouts": [{"start": "2030-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-23:59"}]})
+    answer = handler_for(sim)(signed_run_event(SECRET, body.encode()), LocalContext())
+    assert answer["statusCode"] == 422
+    (problem,) = json.loads(answer["body"])["problems"]
+    assert problem["field"] == "blackouts.0.end" and "must lie between" in problem["message"]

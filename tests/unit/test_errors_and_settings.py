@@ -75,6 +75,14 @@ def test_load_settings_defaults_and_default_target() -> None:
         ({"NOTIFY_WEBHOOK_URL": "ftp://x"}, "NOTIFY_WEBHOOK_URL"),
         ({"SUBMIT_CONCURRENCY": "lots"}, "SUBMIT_CONCURRENCY must be a number"),
         ({"SUBMIT_CONCURRENCY": "99"}, "between 1 and 16"),
+        (
+            {"PATCHER_BLACKOUTS": '[{"start": "2030-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-23:59"}]'},
+            "PATCHER_BLACKOUTS is not a JSON list of {start, end, reason}: 0.end: must lie between 2000-01-01",
+        ),
+        (
+            {"PATCHER_BLACKOUTS": '[{"start": "0001-01-01T00:00:00+14:00", "end": "2030-01-01T00:00:00Z"}]'},
+            "0.start: must lie between 2000-01-01 and 9000-01-01 UTC",
+        ),
     ],
 )
 def test_load_settings_rejects_bad_values_naming_the_variable(environ: dict[str, str], message: str) -> None:

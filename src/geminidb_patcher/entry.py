@@ -7,6 +7,7 @@ the runtime and (for webhook calls) the HTTP resolver load on the first invocati
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from geminidb_patcher.models import (
     RunReport,
     RunRequest,
     Trigger,
+    TriggerSource,
     enforce_limits,
 )
 from geminidb_patcher.problems import describe_problems
@@ -43,18 +45,71 @@ class SchedulerInfo(BaseModel):
     attempt: str | None = None
 
 
-def parse_direct(event: dict[str, Any]) -> tuple[RunRequest, SchedulerInfo | None]:
-    """A scheduled or direct event as a ``RunRequest``; ``InvalidRunRequestError`` names every problem."""
-    fields = dict(event)
-    info = fields.pop(SCHEDULER_KEY, None)
+SCHEDULED_EVENT_SOURCES = frozenset({"aws.scheduler", "aws.events"})
+"""EventBridge Scheduler's envelope (a schedule without ``Input``) and a classic EventBridge schedule rule's."""
+
+
+def _invalid(problems: list[dict[str, str]]) -> InvalidRunRequestError:
+    logger.error("invalid_run_request", extra={"problems": problems})
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return InvalidRunRequestError(f"invalid RunRequest: {summary}")
+
+
+def is_scheduled_envelope(event: Mapping[str, Any]) -> bool:
+    """An EventBridge ``Scheduled Event`` as AWS sends it when no ``Input`` replaces it."""
+    return (
+        event.get("source") in SCHEDULED_EVENT_SOURCES
+        and event.get("detail-type") == "Scheduled Event"
+        and "detail" in event
+    )
+
+
+def _from_envelope(event: Mapping[str, Any]) -> tuple[dict[str, Any], TriggerSource]:
+    """The envelope's ``detail`` (an object, or a JSON string of one) and where it came from."""
+    detail = event["detail"]
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail) if detail.strip() else {}
+        except ValueError:
+            raise _invalid([{"field": "detail", "rule": "json", "message": "is not a JSON object"}]) from None
+    if not isinstance(detail, dict):
+        raise _invalid([{"field": "detail", "rule": "type", "message": "must be a JSON object (the RunRequest)"}])
+    resources = event.get("resources")
+    arn = resources[0] if isinstance(resources, list) and resources and isinstance(resources[0], str) else None
+    source = TriggerSource(
+        kind=str(event["source"]),
+        event_id=str(event["id"]) if event.get("id") is not None else None,
+        schedule_arn=arn,
+        scheduled_time=str(event["time"]) if event.get("time") is not None else None,
+    )
+    return detail, source
+
+
+def parse_direct(event: dict[str, Any]) -> tuple[RunRequest, TriggerSource | None]:
+    """A scheduled or direct event as a ``RunRequest`` and, for a schedule, where it came from.
+
+    Three shapes: the RunRequest itself (a direct invocation, or a schedule's ``Input``) with an optional
+    ``scheduler`` object of EventBridge Scheduler's context attributes, or an EventBridge ``Scheduled Event``
+    envelope whose ``detail`` is the RunRequest. ``InvalidRunRequestError`` names every problem.
+    """
     try:
+        if is_scheduled_envelope(event):
+            fields, source = _from_envelope(event)
+            return RunRequest.model_validate(fields), source
+        fields = dict(event)
+        info = fields.pop(SCHEDULER_KEY, None)
         scheduler = SchedulerInfo.model_validate(info) if info is not None else None
-        return RunRequest.model_validate(fields), scheduler
+        request = RunRequest.model_validate(fields)
     except ValidationError as exc:
-        problems = describe_problems(exc.errors(include_input=False, include_url=False), whole="event")
-        logger.error("invalid_run_request", extra={"problems": problems})
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        raise InvalidRunRequestError(f"invalid RunRequest: {summary}") from None
+        raise _invalid(describe_problems(exc.errors(include_input=False, include_url=False), whole="event")) from None
+    if scheduler is None:
+        return request, None
+    return request, TriggerSource(
+        kind="aws.scheduler",
+        event_id=scheduler.execution_id,
+        schedule_arn=scheduler.schedule_arn,
+        scheduled_time=scheduler.scheduled_time,
+    )
 
 
 class Engine:
@@ -107,12 +162,13 @@ class Engine:
 
     def direct(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """A scheduled or direct invocation: the report as JSON."""
-        request, scheduler = parse_direct(event)
-        logger.set_correlation_id((scheduler and scheduler.execution_id) or context.aws_request_id)
-        trigger: Trigger = "schedule" if scheduler is not None else "direct"
+        request, source = parse_direct(event)
+        logger.set_correlation_id((source and source.event_id) or context.aws_request_id)
+        trigger: Trigger = "schedule" if source is not None else "direct"
         try:
             report = self.run(
-                request, RunContext(context.aws_request_id, trigger, context.get_remaining_time_in_millis)
+                request,
+                RunContext(context.aws_request_id, trigger, context.get_remaining_time_in_millis, source=source),
             )
         except RequestLimitError as exc:
             logger.error("invalid_run_request", extra={"problems": exc.problems})

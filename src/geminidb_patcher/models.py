@@ -247,6 +247,16 @@ class Rollout(_Strict):
     waves: list[WaveStatus] = []
 
 
+class TriggerSource(_Strict):
+    """Where a scheduled run came from: EventBridge's event or execution ID, the schedule or rule, the time."""
+
+    kind: str
+    """``aws.scheduler`` (EventBridge Scheduler) or ``aws.events`` (an EventBridge rule)."""
+    event_id: str | None = None
+    schedule_arn: str | None = None
+    scheduled_time: str | None = None
+
+
 class RunReport(_Strict):
     """The record of one run: every instance in scope with exactly one outcome."""
 
@@ -264,6 +274,7 @@ class RunReport(_Strict):
     plan_id: str | None = None
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
+    source: TriggerSource | None = None
 
 
 class RequestLimitError(ValueError):

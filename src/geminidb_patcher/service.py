@@ -22,6 +22,7 @@ from geminidb_patcher.models import (
     Target,
     TargetError,
     Trigger,
+    TriggerSource,
 )
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter, outcome_for
@@ -56,6 +57,7 @@ class RunContext:
     run_id: str
     trigger: Trigger
     remaining_ms: Callable[[], int]
+    source: TriggerSource | None = None
 
 
 def held_and_planned(result: Plan) -> tuple[list[Outcome], list[Outcome]]:
@@ -212,6 +214,7 @@ class Patcher:
             plan_id=result.plan_id if result else None,
             rollout=rollout,
             jobs=list(result.jobs) if result else [],
+            source=context.source,
         )
         self._publish(report, request)
         return report

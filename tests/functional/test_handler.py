@@ -286,3 +286,15 @@ def test_property_random_fleets_through_real_handler(
             assert outcome["outcome"] == "submitted" and outcome["job_id"] == item["job_id"]
         else:
             assert outcome["outcome"] == "rejected" and outcome["error_code"] == item["error_code"]
+
+
+@pytest.mark.parametrize("name", ["schedule-eventbridge-scheduler.json", "schedule-eventbridge-rule.json"])
+def test_eventbridge_envelopes_run_as_schedules_with_their_id_and_arn(
+    handler: Any, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = load_event(name)
+    report = handler(event, LocalContext())
+    assert (report["trigger"], report["mode"]) == ("schedule", "plan")
+    assert report["source"]["event_id"] == event["id"] and report["source"]["schedule_arn"] == event["resources"][0]
+    (run_report,) = logs(capsys.readouterr().out, "run_report")
+    assert run_report["correlation_id"] == event["id"]

@@ -12,7 +12,14 @@ from geminidb_patcher.handler import InvalidRunRequestError, is_http_event
 from geminidb_patcher.models import RunRequest
 from tests.conftest import EVENTS, load_event
 
-VALID_DIRECT = ["schedule-plan.json", "schedule-apply.json", "schedule-rollout.json", "direct-apply-selector.json"]
+VALID_DIRECT = [
+    "schedule-plan.json",
+    "schedule-apply.json",
+    "schedule-rollout.json",
+    "schedule-eventbridge-scheduler.json",
+    "schedule-eventbridge-rule.json",
+    "direct-apply-selector.json",
+]
 INVALID_DIRECT = {
     "schedule-unknown-field.json": "dry_run",
     "schedule-bad-mode.json": "mode",
@@ -62,3 +69,28 @@ def test_run_request_caps_instance_ids() -> None:
     ids = [f"{i:032x}in06" for i in range(1001)]
     with pytest.raises(ValidationError, match="instance_ids"):
         RunRequest(instance_ids=ids)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "arn"),
+    [
+        ("schedule-eventbridge-scheduler.json", "aws.scheduler", "schedule/default/geminidb-patcher-nightly"),
+        ("schedule-eventbridge-rule.json", "aws.events", "rule/geminidb-patcher-every-30-min"),
+    ],
+)
+def test_eventbridge_envelopes_without_input_are_scheduled_runs(name: str, kind: str, arn: str) -> None:
+    event = load_event(name)
+    request, source = parse_direct(event)
+    assert request == RunRequest()
+    assert source is not None and source.kind == kind and source.event_id == event["id"]
+    assert source.schedule_arn is not None and source.schedule_arn.endswith(arn)
+
+
+@pytest.mark.parametrize(
+    ("detail", "field"),
+    [('{"mode": "apply", "dry_run": true}', "dry_run"), ("not json", "detail"), ("[1]", "detail"), (5, "detail")],
+)
+def test_an_envelope_detail_that_is_not_a_run_request_names_the_problem(detail: object, field: str) -> None:
+    event = {**load_event("schedule-eventbridge-rule.json"), "detail": detail}
+    with pytest.raises(InvalidRunRequestError, match=field):
+        parse_direct(event)

@@ -135,8 +135,8 @@ class Runtime:
         redactor.remember(values.all_values())
         return values
 
-    def client(self, target: Target) -> GeminiDBClient:
-        """A client for ``target`` with the current secrets."""
+    def client(self, target: Target, time_left: Callable[[], float] | None = None) -> GeminiDBClient:
+        """A client for ``target`` with the current secrets; ``time_left`` (seconds) bounds every call."""
         values = self.secret_values()
         return GeminiDBClient(
             http=self.http,
@@ -147,6 +147,7 @@ class Runtime:
             auth=self._authenticator(target, values),
             sleep=self._sleep,
             page_concurrency=self.settings.submit_concurrency,
+            time_left=time_left,
         )
 
     def notifier(self, values: SecretValues) -> Notifier:
@@ -188,4 +189,5 @@ class Runtime:
             clock=self.clock,
             blackouts=self.settings.blackouts,
             on_batch=on_batch,
+            sleep=self._sleep,
         )

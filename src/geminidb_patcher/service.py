@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,10 @@ class PlanChangedError(RuntimeError):
         super().__init__(f"the plan changed since it was reviewed: expected {expected}, now {actual}")
         self.expected = expected
         self.actual = actual
+
+
+READ_RESERVE_SHARE = 4
+"""Reads stop when less than a quarter of ``DEADLINE_MARGIN_MS`` is left (5 s by default): enough to report."""
 
 
 @dataclass(frozen=True)
@@ -127,13 +132,14 @@ class Patcher:
     def __init__(
         self,
         *,
-        clients: Callable[[Target], GeminiDBPort],
+        clients: Callable[[Target, Callable[[], float]], GeminiDBPort],
         default_target: Target | None,
         act_settings: ActSettings,
         notifier: Notifier,
         clock: Callable[[], datetime],
         blackouts: Sequence[Blackout] = (),
         on_batch: Callable[[BatchRecord], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -142,6 +148,7 @@ class Patcher:
         self._clock = clock
         self._blackouts = tuple(blackouts)
         self._on_batch = on_batch
+        self._sleep = sleep
 
     def _observe_all(
         self, ports: Callable[[Target], GeminiDBPort], targets: list[Target], request: RunRequest, now: datetime
@@ -167,7 +174,13 @@ class Patcher:
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
-        ports = functools.cache(self._clients)  # one client per target for the whole run
+        reserve_ms = self._act_settings.deadline_margin_ms / READ_RESERVE_SHARE
+
+        def time_left() -> float:
+            """Seconds the calls of this run may still use: the report and the notifications keep the reserve."""
+            return (context.remaining_ms() - reserve_ms) / 1000
+
+        ports = functools.cache(lambda target: self._clients(target, time_left))  # one client per target per run
         snapshots, errors = self._observe_all(ports, targets, request, started)
         outcomes: list[Outcome] = []
         raw_results: list[dict[str, Any]] = []
@@ -248,6 +261,7 @@ class Patcher:
             clock=self._clock,
             remaining_ms=context.remaining_ms,
             on_batch=self._batch_done,
+            sleep=self._sleep,
         )
         acted, raw = submitter.run(result.batches)
         return held + acted, raw

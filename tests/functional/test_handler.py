@@ -234,7 +234,8 @@ def test_batch_5xx_without_acceptance_is_failed_not_retried(handler: Any, demo_s
 
 
 def test_deadline_defers_batches(handler: Any) -> None:
-    report = handler({"mode": "apply", "max_in_flight": "100%"}, LocalContext(timeout_ms=1000))
+    # 10 s left: enough for the reads (which keep a quarter of the 20 s margin), too little to submit
+    report = handler({"mode": "apply", "max_in_flight": "100%"}, LocalContext(timeout_ms=10_000))
     assert report["counts"]["deferred"] == 27 and report["counts"]["submitted"] == 0
     assert {o["reason"] for o in report["outcomes"] if o["outcome"] == "deferred"} == {"deadline"}
 

@@ -11,7 +11,11 @@ import requests
 from geminidb_patcher.secrets import ExtensionSecrets, SecretsError
 from tests.functional.conftest import secrets_extension
 
-SECRET = {"HUAWEICLOUD_SDK_AK": "AKEXAMPLE", "HUAWEICLOUD_SDK_SK": "sk-example", "WEBHOOK_SECRET": "whsec_a whsec_b"}
+SECRET = {
+    "HUAWEICLOUD_SDK_AK": "AKEXAMPLE",
+    "HUAWEICLOUD_SDK_SK": "sk-example",
+    "WEBHOOK_SECRET": "whsec_YWFhYQ== whsec_YmJiYg==",
+}
 
 
 @pytest.fixture
@@ -26,7 +30,7 @@ def test_extension_secrets_are_fetched_with_session_token_and_cached(extension: 
     environ = {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port), "AWS_SESSION_TOKEN": "session-token"}
     source = ExtensionSecrets("patcher", environ, requests.Session(), clock=lambda: now[0])
     values = source.get()
-    assert (values.huaweicloud_sdk_ak, values.webhook_secrets()) == ("AKEXAMPLE", ["whsec_a", "whsec_b"])
+    assert (values.huaweicloud_sdk_ak, values.webhook_secrets()) == ("AKEXAMPLE", ["whsec_YWFhYQ==", "whsec_YmJiYg=="])
     source.get()
     assert len(calls) == 1 and calls[0]["token"] == "session-token"
     now[0] = 301.0

@@ -9,9 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from geminidb_patcher.huawei.auth import SUBJECT_TOKEN_HEADER, Authenticator, IssuedToken
-from geminidb_patcher.huawei.errors import AuthenticationError, HuaweiError, ProtocolError
+from geminidb_patcher.huawei.errors import (
+    AuthenticationError,
+    DeadlineError,
+    HuaweiError,
+    ProtocolError,
+    TransportError,
+)
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
 from geminidb_patcher.ids import check_instance_id, check_job_id, check_project_id
@@ -23,6 +30,8 @@ JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
 TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
+UNREACHABLE_ATTEMPTS = 2
+"""Attempts at a host that could not be connected to (refused, unresolvable, connect timeout)."""
 __all__ = ["MAX_BATCH_SIZE", "UPGRADE_JOB_NAME", "UPGRADE_TASK_NAME", "GeminiDBClient", "UpgradeResult"]
 
 
@@ -72,8 +81,11 @@ class GeminiDBClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         page_concurrency: int = 1,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self._http = http
+        self._host = urlsplit(endpoint).netloc or endpoint
+        self._time_left = time_left
         self._base = f"{endpoint.rstrip('/')}/v3/{check_project_id(project_id)}"
         self._auth = auth
         self._retry = retry or RetryPolicy()
@@ -92,15 +104,23 @@ class GeminiDBClient:
         refreshed = False
         attempt = 1
         while True:
+            left = self._time_left() if self._time_left else None
+            if left is not None and left <= 0:
+                raise DeadlineError(f"no time left to call {self._host} before the invocation's deadline")
             try:
-                return self._http.request(method, self._base + path, auth=self._auth, query=query, body=body)
+                return self._http.request(
+                    method, self._base + path, auth=self._auth, query=query, body=body, time_left=left
+                )
             except AuthenticationError:
                 if refreshed or not self._auth.refresh():
                     raise
                 refreshed = True
             except HuaweiError as error:
-                wait = self._retry.delay(attempt, error) if may_retry(error) else None
-                if wait is None:
+                wait = self._retry.delay(attempt, getattr(error, "retry_after", None)) if may_retry(error) else None
+                unreachable = isinstance(error, TransportError) and not error.request_sent
+                if unreachable and attempt >= UNREACHABLE_ATTEMPTS:
+                    wait = None  # a host that refuses connections fails fast: one retry, not four
+                if wait is None or (self._time_left is not None and wait >= self._time_left()):
                     raise
                 self._sleep(wait)
                 attempt += 1

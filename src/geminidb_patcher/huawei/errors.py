@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from geminidb_patcher.retry import parse_retry_after
+
 BUSY_ERROR_CODES = frozenset({"DBS.200019", "DBS.201015", "DBS.280005", "DBS.200998"})
 """Codes Huawei documents as 'another operation is in progress' or 'system busy: try again'."""
 
@@ -63,6 +65,14 @@ class TransportError(HuaweiError):
         self.request_sent = request_sent
 
 
+class DeadlineError(TransportError):
+    """Not sent: too little of the invocation's time was left for the call (or its retry)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
+        self.error_code = "Deadline"
+
+
 class ProtocolError(HuaweiError):
     """A success status with a body that is not the documented JSON shape."""
 
@@ -99,17 +109,6 @@ def parse_error_body(raw: bytes) -> tuple[str | None, str | None]:
     if message and len(message) > _MAX_MESSAGE:
         message = message[:_MAX_MESSAGE] + "…"
     return _first_string(body, _CODE_KEYS), message
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given as a number; ``None`` when absent or unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
 
 
 def error_for_status(status: int, raw_body: bytes, request_id: str | None, retry_after: str | None) -> ApiError:

@@ -7,22 +7,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
 
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.errors import ProtocolError, TransportError, error_for_status
 from geminidb_patcher.huawei.signer import canonical_query
+from geminidb_patcher.retry import request_was_sent
 
 JSON_CONTENT_TYPE = "application/json"
 USER_AGENT = "geminidb-patcher/0.1"
-_NOT_SENT_REASONS = (
-    urllib3.exceptions.NewConnectionError,
-    urllib3.exceptions.ConnectTimeoutError,
-    urllib3.exceptions.NameResolutionError,
-    urllib3.exceptions.SSLError,
-)
 
 
 @dataclass(frozen=True)
@@ -32,6 +27,13 @@ class Timeouts:
     connect: float = 3.05
     read: float = 20.0
 
+    def capped(self, time_left: float | None) -> tuple[float, float]:
+        """``(connect, read)``, neither longer than ``time_left`` seconds (at least 0.1 s)."""
+        if time_left is None:
+            return self.connect, self.read
+        cap = max(0.1, time_left)
+        return min(self.connect, cap), min(self.read, cap)
+
 
 @dataclass(frozen=True)
 class JsonResponse:
@@ -40,17 +42,6 @@ class JsonResponse:
     status: int
     headers: Mapping[str, str]
     body: Any
-
-
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """Whether the server may have received the request; only a failed connect proves it did not."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        inner = getattr(reason, "reason", reason)
-        return not isinstance(inner, _NOT_SENT_REASONS)
-    return True
 
 
 class JsonHttp:
@@ -75,8 +66,12 @@ class JsonHttp:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        time_left: float | None = None,
     ) -> JsonResponse:
-        """Send one request; 2xx with JSON (or empty) body → ``JsonResponse``, anything else raises."""
+        """Send one request; 2xx with JSON (or empty) body → ``JsonResponse``, anything else raises.
+
+        ``time_left`` (seconds) caps both timeouts, so a call never outlives the caller's deadline.
+        """
         if query:
             url = f"{url}?{canonical_query(query)}"
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -89,13 +84,13 @@ class JsonHttp:
                 url,
                 data=payload or None,
                 headers=send_headers,
-                timeout=(self._timeouts.connect, self._timeouts.read),
+                timeout=self._timeouts.capped(time_left),
                 allow_redirects=False,
             )
             raw = response.content
         except requests.RequestException as exc:
             raise TransportError(
-                f"{type(exc).__name__} during {method} request", request_sent=_request_was_sent(exc)
+                f"{type(exc).__name__} during {method} to {urlsplit(url).netloc}", request_sent=request_was_sent(exc)
             ) from exc
         request_id = response.headers.get("X-Request-Id")
         if not 200 <= response.status_code < 300:

@@ -12,8 +12,8 @@ import requests
 
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.digest import Digest, NotifyOn
+from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, may_resend, parse_retry_after, request_was_sent
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "geminidb-patcher/0.1"
 ResponseCheck = Callable[[bytes], str | None]
 """Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
@@ -71,11 +71,11 @@ def json_code_check(*keys: str) -> ResponseCheck:
 
 @dataclass(frozen=True)
 class Sender:
-    """POSTs with explicit timeouts; retries connection errors, 429 and 5xx with exponential backoff."""
+    """POSTs with explicit timeouts under the shared retry policy: a message is sent again only when it provably
+    did not arrive (no connection, or 429), so a notification is never delivered twice."""
 
     session: requests.Session
-    attempts: int = 3
-    backoff: float = 0.5
+    retry: RetryPolicy = NOTIFY_RETRY
     timeout: tuple[float, float] = (3.05, 10.0)
     sleep: Callable[[float], None] = time.sleep
 
@@ -89,14 +89,15 @@ class Sender:
     ) -> int:
         """Deliver ``body``; return the attempts used, or raise ``NotificationError``."""
         sent_headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **(headers or {})}
-        problem = "no attempt"
-        for attempt in range(1, self.attempts + 1):
+        attempt = 1
+        while True:
+            retry_after: float | None = None
             try:
                 response = self.session.post(
                     url, data=body, headers=sent_headers, timeout=self.timeout, allow_redirects=False
                 )
             except requests.RequestException as exc:
-                problem = type(exc).__name__
+                problem, resend = type(exc).__name__, may_resend(sent=request_was_sent(exc), status=None)
             else:
                 if 200 <= response.status_code < 300:
                     refused = check(response.content) if check else None
@@ -104,11 +105,13 @@ class Sender:
                         return attempt
                     raise NotificationError(channel, f"refused: {refused}", attempt)
                 problem = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise NotificationError(channel, problem, attempt)
-            if attempt < self.attempts:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-        raise NotificationError(channel, problem, self.attempts)
+                resend = may_resend(sent=True, status=response.status_code)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            wait = self.retry.delay(attempt, retry_after) if resend else None
+            if wait is None:
+                raise NotificationError(channel, problem, attempt)
+            self.sleep(wait)
+            attempt += 1
 
 
 @dataclass(frozen=True, repr=False)

@@ -10,18 +10,19 @@ from typing import Any
 from urllib.parse import quote
 
 from geminidb_patcher.huawei.auth import Authenticator
-from geminidb_patcher.huawei.errors import HuaweiError, ServerError, ThrottledError, TransportError
+from geminidb_patcher.huawei.errors import HuaweiError
 from geminidb_patcher.huawei.http import JsonHttp
+from geminidb_patcher.huawei.retry import may_retry_submission
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import NotificationError
 from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy
 
 SUBJECT_LIMIT = 512
 SMS_LIMIT = 490
 EMAIL_LIMIT = 64_000
 """SMN accepts 256 KB per message; a longer e-mail would not be read anyway."""
-ATTEMPTS = 3
 
 
 def topic_parts(topic_urn: str) -> tuple[str, str]:
@@ -78,25 +79,29 @@ class SmnChannel:
     auth: Authenticator
     notify_on: NotifyOn = "changes"
     sleep: Callable[[float], None] = time.sleep
+    retry: RetryPolicy = NOTIFY_RETRY
 
     def __repr__(self) -> str:
         return f"SmnChannel(name={self.name!r})"
 
     def send(self, report: RunReport, digest: Digest) -> int:
-        """Publish; retries throttling, 5xx and connection failures."""
+        """Publish; sent again only when it provably did not arrive (no connection, or 429)."""
         _, project_id = topic_parts(self.topic_urn)
         url = f"{self.endpoint}/v2/{project_id}/notifications/topics/{quote(self.topic_urn, safe=':')}/publish"
         body = render(digest)
-        problem = "no attempt"
-        for attempt in range(1, ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 self.http.request("POST", url, auth=self.auth, body=body)
-            except (ThrottledError, ServerError, TransportError) as error:
-                problem = error.error_code or type(error).__name__
             except HuaweiError as error:
-                raise NotificationError(self.name, error.error_code or type(error).__name__, attempt) from None
+                wait = (
+                    self.retry.delay(attempt, getattr(error, "retry_after", None))
+                    if may_retry_submission(error)
+                    else None
+                )
+                if wait is None:
+                    raise NotificationError(self.name, error.error_code or type(error).__name__, attempt) from None
+                self.sleep(wait)
+                attempt += 1
             else:
                 return attempt
-            if attempt < ATTEMPTS:
-                self.sleep(0.5 * 2 ** (attempt - 1))
-        raise NotificationError(self.name, problem, ATTEMPTS)

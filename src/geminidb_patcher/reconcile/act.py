@@ -18,6 +18,8 @@ from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, InstanceView, JobView, is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
+CONFIRM_PAUSES = (0.0, 1.0, 2.0, 4.0, 8.0)
+"""Pauses before each re-read of the jobs after an ambiguous submission: up to 15 s in all, within the deadline."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Submitter:
         clock: Callable[[], datetime],
         remaining_ms: Callable[[], int],
         on_batch: Callable[[BatchRecord], None],
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._ports = ports
         self._budget = budget
@@ -99,6 +102,7 @@ class Submitter:
         self._clock = clock
         self._remaining_ms = remaining_ms
         self._on_batch = on_batch
+        self._sleep = sleep
 
     def run(self, batches: tuple[Batch, ...]) -> tuple[list[Outcome], list[dict[str, Any]]]:
         """Submit every batch that fits before the deadline; return outcomes and the raw results."""
@@ -175,9 +179,16 @@ class Submitter:
     def _after_error(
         self, port: GeminiDBPort, batch: Batch, error: HuaweiError, started: datetime, elapsed_ms: float
     ) -> list[Outcome]:
-        confirmed = _reobserve(port, started - RECHECK_WINDOW, self._clock()) if _ambiguous(error) else {}
+        ambiguous = _ambiguous(error)
+        confirmed, waited_s = self._confirm(port, batch, started) if ambiguous else ({}, 0.0)
         record = BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, bool(confirmed), elapsed_ms)
         self._on_batch(record)
+        waited = f" within {waited_s:.0f} s" if waited_s else ""
+        unconfirmed = (
+            f"Unconfirmed: the call failed after the request may have reached Huawei ({error.message}), and no "
+            f"upgrade job for this instance appeared{waited}. Check its UpgradeDbVersion jobs (ListJobs, the "
+            "console's task center) before retrying; the next run skips it if a job started."
+        )
         outcomes = []
         for index, instance in enumerate(batch.instances):
             job_id = confirmed.get(instance.id)
@@ -199,6 +210,27 @@ class Submitter:
                         outcome="failed",
                         error_code=error.error_code or type(error).__name__,
                         error_message=str(error.message),
+                        detail=unconfirmed if ambiguous else None,
                     )
                 )
         return outcomes
+
+    def _confirm(self, port: GeminiDBPort, batch: Batch, started: datetime) -> tuple[dict[str, str], float]:
+        """Re-read the jobs until every instance of ``batch`` has one, with backoff, within the deadline.
+
+        An answer lost to a read timeout may still be processed: the jobs can appear seconds later.
+        """
+        wanted = set(batch.instance_ids)
+        confirmed: dict[str, str] = {}
+        waited = 0.0
+        for pause in CONFIRM_PAUSES:
+            if pause:
+                if self._remaining_ms() - pause * 1000 < self._settings.deadline_margin_ms / 2:
+                    break
+                self._sleep(pause)
+                waited += pause
+            found = _reobserve(port, started - RECHECK_WINDOW, self._clock())
+            confirmed.update((instance_id, job) for instance_id, job in found.items() if instance_id in wanted)
+            if wanted <= confirmed.keys():
+                break
+        return confirmed, waited

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
+from geminidb_patcher import __version__
 from geminidb_patcher.huawei.errors import HuaweiError
-from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest, enforce_limits
+from geminidb_patcher.models import MAX_JOB_HISTORY, RequestLimitError, RunReport, RunRequest, enforce_limits
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
@@ -31,11 +35,16 @@ EXIT_PLAN_CHANGED = 3
 EXIT_ABORTED = 4
 EXIT_CONFIG = 5
 CLI_DEADLINE_MS = 3_600_000
+NO_TARGET = "no target: give --target REGION/PROJECT_ID, or set HUAWEICLOUD_REGION and HUAWEICLOUD_SDK_PROJECT_ID"
 _DURATION = TypeAdapter(timedelta)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geminidb-patcher", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--verbose", action="store_true", help="the function's JSON logs and metrics on stderr (default: none)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("plan", "show what would be submitted"), ("apply", "submit, after confirmation")):
         command = commands.add_parser(name, help=text)
@@ -45,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--engine", action="append", dest="engines", help="repeatable")
         command.add_argument("--name", help="exact name, or *text for names containing text")
         command.add_argument("--tag", action="append", metavar="KEY=VALUE", help="repeatable")
-        command.add_argument("--window", help="instance, anytime, or a JSON window object")
+        command.add_argument(
+            "--window",
+            help="instance (each instance's maintenance window), anytime (the default at a terminal: you asked), "
+            "or a JSON window object",
+        )
         command.add_argument("--max-in-flight", help="a number or N%%")
         command.add_argument("--max-errors", help="a number or N%%")
         command.add_argument("--output", choices=("table", "json"), default="table")
@@ -54,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--expected-plan-id", help="refuse unless the plan is still this one")
     status = commands.add_parser("status", help="running, finished and failed upgrade jobs")
     status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
-    status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration (default PT24H)")
+    status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
     status.add_argument("--output", choices=("table", "json"), default="table")
     return parser
 
@@ -62,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
 def _targets(values: list[str]) -> list[dict[str, str]]:
     """``REGION/PROJECT_ID`` arguments as target objects (the model validates them)."""
     return [dict(zip(("region", "project_id"), value.split("/", 1), strict=False)) for value in values]
+
+
+def _lookback(value: str) -> timedelta:
+    """``--lookback``: an ISO 8601 duration or a number of seconds, from 0 to 30 days."""
+    try:
+        parsed = _DURATION.validate_python(int(value) if value.isdigit() else value)
+    except ValidationError:
+        raise ValueError(f"--lookback {value!r} is not an ISO 8601 duration (PT24H) or a number of seconds") from None
+    if not timedelta(0) <= parsed <= MAX_JOB_HISTORY:
+        raise ValueError(f"--lookback {value!r} must be between 0 and 30 days")
+    return parsed
 
 
 def _limit(value: str) -> int | str:
@@ -130,15 +154,31 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _print_report(report: RunReport, output: str, out: TextIO) -> None:
+def window_rule(request: RunRequest) -> str:
+    """Which window rule a terminal run applies, in words (shown under the table)."""
+    spec = request.window or "anytime"
+    if spec == "anytime":
+        return "window: anytime (maintenance windows not applied; --window instance respects them)"
+    if spec == "instance":
+        return "window: each instance's maintenance window (UTC)"
+    days = f" on {', '.join(spec.days)}" if spec.days else ""
+    return f"window: {spec.start:%H:%M}-{spec.end:%H:%M} {spec.timezone}{days}"
+
+
+def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "") -> None:
     data = report.model_dump(mode="json")
     if output == "json":
         out.write(json.dumps(data, indent=2) + "\n")
         return
     rows = [_row(o) for o in data["outcomes"]]
-    out.write(table(("INSTANCE", "ENGINE", "VERSION", "WINDOW", "OUTCOME", "JOB / ERROR / REASON"), rows) + "\n")
+    header = ("INSTANCE", "ENGINE", "VERSION", "MAINT-WINDOW", "OUTCOME", "JOB / ERROR / REASON")
+    out.write(table(header, rows) + "\n")
     counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n) or "nothing in scope"
-    out.write(f"\n{counts}; plan {report.plan_id}; run {report.run_id}\n")
+    chosen = any(report.counts.get(kind) for kind in ("planned", "submitted", "rejected", "failed"))
+    plan = f"plan {report.plan_id}" if report.plan_id and chosen else "plan: none (nothing would be submitted)"
+    out.write(f"\n{counts}; {plan}; run {report.run_id}\n")
+    if rule:
+        out.write(rule + "\n")
     for error in report.errors:
         out.write(f"target {error.region}/{error.project_id} not read: {error.error_message}\n")
     for note in report.notes:
@@ -172,37 +212,48 @@ class Cli:
         plan_request = RunRequest.model_validate({**fields, "mode": "plan", "notify": False})
         settings = self._runtime.settings
         enforce_limits(plan_request, max_instance_ids=settings.max_instance_ids, max_targets=settings.max_targets)
+        rule = window_rule(plan_request)
         planned = self._run(plan_request)
         if not apply:
-            _print_report(planned, output, self._out)
+            _print_report(planned, output, self._out, rule)
             return _exit_for(planned)
         if expected and expected != planned.plan_id:
             self._err.write(f"the plan is now {planned.plan_id}, not {expected}: nothing was submitted\n")
             return EXIT_PLAN_CHANGED
         chosen = planned.counts.get("planned", 0)
-        if output == "table":
-            _print_report(planned, output, self._out)
+        if output == "table" or chosen == 0:
+            _print_report(planned, output, self._out, rule)
         if chosen == 0:
             self._err.write("nothing to submit\n")
             return _exit_for(planned)
-        if not yes and not self._confirm(f"Submit {chosen} instance(s) (plan {planned.plan_id})? [y/N] "):
+        try:
+            confirmed = yes or self._confirm(f"Submit {chosen} instance(s) (plan {planned.plan_id})? [y/N] ")
+        except EOFError:
+            self._err.write("aborted: no answer (standard input is closed); review the plan, then use --yes\n")
+            return EXIT_ABORTED
+        except KeyboardInterrupt:
+            self._err.write("\naborted: nothing was submitted\n")
+            return EXIT_ABORTED
+        if not confirmed:
             self._err.write("aborted: nothing was submitted\n")
             return EXIT_ABORTED
         apply_request = RunRequest.model_validate({**fields, "mode": "apply", "expected_plan_id": planned.plan_id})
         applied = self._run(apply_request, progress=True)
-        if output == "json":
-            _print_report(applied, output, self._out)
-        else:
+        if output == "table":
             self._out.write("\n")
-            _print_report(applied, output, self._out)
+        _print_report(applied, output, self._out, rule)
         return _exit_for(applied)
 
     def _run(self, request: RunRequest, *, progress: bool = False) -> RunReport:
         def report_batch(record: BatchRecord) -> None:
-            submitted = sum(1 for r in record.upgrade_results if r.get("job_id"))
-            line = f"batch {record.engine}, {len(record.instance_ids)} instance(s): {submitted} submitted"
-            if record.error is not None:
-                line += f", call failed ({record.error.error_code or type(record.error).__name__})"
+            line = f"batch {record.engine}, {len(record.instance_ids)} instance(s): "
+            if record.error is None:
+                line += f"{sum(1 for r in record.upgrade_results if r.get('job_id'))} submitted"
+            else:
+                line += (
+                    f"call failed ({record.error.error_code or type(record.error).__name__}); re-reading the jobs "
+                    f"found {record.confirmed_by_reobservation} submitted"
+                )
             self._err.write(line + "\n")
 
         patcher = self._runtime.patcher(on_batch=report_batch if progress else None)
@@ -215,7 +266,7 @@ class Cli:
             [self._runtime.settings.default_target.model_dump()] if self._runtime.settings.default_target else []
         )
         if not chosen:
-            raise NoTargetError("no --target and no HUAWEICLOUD_REGION/HUAWEICLOUD_SDK_PROJECT_ID")
+            raise NoTargetError(NO_TARGET)
         request = RunRequest.model_validate({"targets": chosen})
         rows: list[dict[str, Any]] = []
         assert request.targets is not None
@@ -261,9 +312,13 @@ class Cli:
 
 
 def _ask(prompt: str) -> bool:
+    """Ask on the terminal; ``EOFError`` when standard input is closed."""
     sys.stderr.write(prompt)
     sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.strip().lower() in ("y", "yes")
 
 
 def main(
@@ -275,10 +330,34 @@ def main(
     err: TextIO | None = None,
     confirm: Callable[[str], bool] = _ask,
 ) -> int:
-    """Run one command; the return value is the process exit code (see the README)."""
+    """Run one command; the return value is the process exit code (see the README).
+
+    Standard output carries only what was asked for (the table or the JSON); the function's own JSON logs and
+    EMF records go to standard error with ``--verbose``, and nowhere otherwise.
+    """
     args = _parser().parse_args(argv)
     out, err = out or sys.stdout, err or sys.stderr
+    logs: TextIO = err if args.verbose else io.StringIO()
+    with contextlib.redirect_stdout(logs), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Powertools' "no metrics to publish": not the operator's concern
+        return _main(args, environ, runtime, out, err, confirm)
+
+
+def _main(
+    args: argparse.Namespace,
+    environ: Mapping[str, str] | None,
+    runtime: Runtime | None,
+    out: TextIO,
+    err: TextIO,
+    confirm: Callable[[str], bool],
+) -> int:
     try:
+        if getattr(args, "request", None) == "-" and args.command == "apply" and not args.yes:
+            err.write(
+                "invalid request: --request - reads the request from standard input, so the confirmation cannot "
+                "be asked there; review it with 'plan', then add --yes\n"
+            )
+            return EXIT_USAGE
         cli = Cli(
             runtime or Runtime.from_environ(environ if environ is not None else os.environ),
             out=out,
@@ -286,17 +365,23 @@ def main(
             confirm=confirm,
         )
         if args.command == "status":
-            return cli.status(args.target, _DURATION.validate_python(args.lookback), args.output)
+            return cli.status(args.target, _lookback(args.lookback), args.output)
         fields = _request_fields(args)
         if args.command == "apply" and args.expected_plan_id:
             fields["expected_plan_id"] = args.expected_plan_id
         return cli.run_request(fields, args.output, apply=args.command == "apply", yes=getattr(args, "yes", False))
+    except KeyboardInterrupt:
+        err.write("\ninterrupted: batches already sent stay submitted; 'status' shows their jobs\n")
+        return EXIT_ABORTED
     except ValidationError as exc:
         for problem in describe_problems(exc.errors(include_input=False, include_url=False), whole="request"):
             err.write(f"invalid request: {problem['field']}: {problem['message']}\n")
         return EXIT_USAGE
+    except NoTargetError:
+        err.write(f"configuration: {NO_TARGET}\n")
+        return EXIT_CONFIG
     except (RequestLimitError, ValueError, OSError) as exc:
-        if isinstance(exc, ConfigError | NoTargetError):
+        if isinstance(exc, ConfigError):
             err.write(f"configuration: {exc}\n")
             return EXIT_CONFIG
         err.write(f"invalid request: {exc}\n")

@@ -167,9 +167,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         if not (region and project_id):
             raise ConfigError(f"set both {ENV_REGION} and {ENV_PROJECT_ID}, or neither")
         try:
-            target = Target(region=check_region(region), project_id=check_project_id(project_id))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+            check_region(region)
+        except ValueError:
+            raise ConfigError(f"{ENV_REGION} is not a region ID such as ap-southeast-1") from None
+        try:
+            check_project_id(project_id)
+        except ValueError:
+            raise ConfigError(f"{ENV_PROJECT_ID} is not a project ID (32 lower-case hex digits)") from None
+        target = Target(region=region, project_id=project_id)
     endpoint = environ.get(ENV_ENDPOINT) or None
     iam_endpoint = environ.get(ENV_IAM_ENDPOINT) or None
     notify_url = environ.get(ENV_NOTIFY_URL) or None

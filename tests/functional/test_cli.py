@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.simulator import Simulator
+from geminidb_local.simulator import Fault, Simulator
 from geminidb_patcher.cli import EXIT_ABORTED, EXIT_CONFIG, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_PROBLEMS, EXIT_USAGE, main
 from tests.functional.conftest import fleet_document
 
@@ -53,7 +53,7 @@ def upgrade_calls(sim: Simulator) -> list[Any]:
 def test_plan_prints_a_table_with_version_window_and_outcome(sim: Simulator) -> None:
     code, out, _, _ = cli(sim, "plan", "--max-in-flight", "100%")
     header = out.splitlines()[0].split()
-    assert code == EXIT_OK and header[:5] == ["INSTANCE", "ENGINE", "VERSION", "WINDOW", "OUTCOME"]
+    assert code == EXIT_OK and header[:5] == ["INSTANCE", "ENGINE", "VERSION", "MAINT-WINDOW", "OUTCOME"]
     assert out.count(" planned ") == 6 and "3.11.5.4" in out and "02:00-06:00" in out
     assert not upgrade_calls(sim)
 
@@ -135,5 +135,108 @@ def test_the_installed_command_reads_a_request_from_stdin(sim: Simulator) -> Non
         check=False,
     )
     assert result.returncode == EXIT_OK, result.stderr
-    report = json.loads(result.stdout[result.stdout.index('{\n  "run_id"') :])
+    report = json.loads(result.stdout)  # stdout is the JSON and nothing else
+    assert result.stderr == ""  # and no logs unless --verbose
     assert {o["engine"] for o in report["outcomes"]} == {"redis"}
+
+
+def command(sim: Simulator, *argv: str, stdin: str = "", environ: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "geminidb_patcher.cli", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(environ if environ is not None else environ_for(sim))},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_json_output_is_only_json_and_verbose_logs_go_to_stderr(sim: Simulator) -> None:
+    quiet = command(sim, "apply", "--yes", "--output", "json", "--max-in-flight", "2")
+    assert quiet.returncode == EXIT_OK and json.loads(quiet.stdout)["counts"]["submitted"] == 2
+    assert "run_report" not in quiet.stderr
+    verbose = command(sim, "--verbose", "status", "--output", "json")
+    assert verbose.returncode == EXIT_OK and len(json.loads(verbose.stdout)["jobs"]) == 2
+    loud = command(sim, "--verbose", "plan", "--output", "json")
+    assert json.loads(loud.stdout)["mode"] == "plan" and '"message":"run_report"' in loud.stderr
+
+
+def test_apply_json_prints_the_report_even_when_nothing_is_submitted(sim: Simulator) -> None:
+    code, out, err, _ = cli(sim, "apply", "--output", "json", "--name", "no-such-instance")
+    assert code == EXIT_OK and "nothing to submit" in err
+    assert json.loads(out)["counts"]["planned"] == 0
+
+
+@pytest.mark.parametrize(("interrupt", "message"), [(KeyboardInterrupt, "aborted"), (EOFError, "--yes")])
+def test_ctrl_c_or_a_closed_stdin_at_the_prompt_exits_4_without_a_traceback(
+    sim: Simulator, interrupt: type[BaseException], message: str
+) -> None:
+    def confirm(prompt: str) -> bool:
+        raise interrupt
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["apply"], environ_for(sim), out=io.StringIO(), err=err, confirm=confirm)
+    assert code == EXIT_ABORTED and message in err.getvalue() and not upgrade_calls(sim)
+
+
+def test_a_request_on_stdin_cannot_also_answer_the_prompt(sim: Simulator) -> None:
+    result = command(sim, "apply", "--request", "-", stdin='{"mode": "apply"}')
+    assert result.returncode == EXIT_USAGE and "--yes" in result.stderr and not upgrade_calls(sim)
+    answered_nothing = command(sim, "apply", stdin="")
+    assert answered_nothing.returncode == EXIT_ABORTED and "standard input is closed" in answered_nothing.stderr
+
+
+def test_version(sim: Simulator) -> None:
+    from geminidb_patcher import __version__
+
+    result = command(sim, "--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"geminidb-patcher {__version__}"
+
+
+def test_status_lookback_takes_seconds_and_refuses_negative_durations_before_calling_huawei(sim: Simulator) -> None:
+    code, out, _, _ = cli(sim, "status", "--lookback", "5", "--output", "json")
+    assert code == EXIT_OK and json.loads(out) == {"jobs": []}
+    sim.state.exchanges.clear()
+    for lookback in ("-PT1H", "P31D", "soon"):
+        code, _, err, _ = cli(sim, "status", f"--lookback={lookback}")
+        assert code == EXIT_USAGE and "--lookback" in err
+    assert not sim.exchanges
+
+
+def test_missing_target_and_bad_region_name_the_variables(sim: Simulator) -> None:
+    environ = {
+        k: v for k, v in environ_for(sim).items() if k not in ("HUAWEICLOUD_REGION", "HUAWEICLOUD_SDK_PROJECT_ID")
+    }
+    for argv in (["plan"], ["status"]):
+        err = io.StringIO()
+        code = main(argv, environ, out=io.StringIO(), err=err)
+        assert code == EXIT_CONFIG and "HUAWEICLOUD_REGION and HUAWEICLOUD_SDK_PROJECT_ID" in err.getvalue()
+        assert "--target" in err.getvalue()
+    err = io.StringIO()
+    code = main(["plan"], {**environ_for(sim), "HUAWEICLOUD_REGION": "Mars"}, out=io.StringIO(), err=err)
+    assert code == EXIT_CONFIG and "HUAWEICLOUD_REGION is not a region ID" in err.getvalue()
+
+
+def test_the_table_says_which_window_rule_applied_and_when_there_is_no_plan(sim: Simulator) -> None:
+    _, out, _, _ = cli(sim, "plan")
+    assert "window: anytime (maintenance windows not applied; --window instance respects them)" in out
+    _, out, _, _ = cli(sim, "plan", "--window", "instance")
+    assert "window: each instance's maintenance window (UTC)" in out
+    _, out, _, _ = cli(sim, "plan", "--name", "no-such-instance")
+    assert "plan: none (nothing would be submitted)" in out and "plan None" not in out
+
+
+def test_progress_counts_what_re_reading_the_jobs_found(sim: Simulator) -> None:
+    sim.state.faults.add(Fault("POST /instances/db-upgrade", "accept_then_drop"))
+    code, _, err, _ = cli(sim, "apply", "--yes", "--engine", "cassandra", "--max-in-flight", "100%")
+    assert code == EXIT_OK
+    assert "call failed (TransportError); re-reading the jobs found 2 submitted" in err
+
+
+def test_a_wrong_endpoint_names_the_host(sim: Simulator) -> None:
+    environ = {**environ_for(sim), "GEMINIDB_ENDPOINT": "http://127.0.0.1:9"}
+    err, out = io.StringIO(), io.StringIO()
+    code = main(["plan"], environ, out=out, err=err)
+    assert code == EXIT_PROBLEMS and "127.0.0.1:9" in out.getvalue()

@@ -31,7 +31,8 @@ class BatchRecord:
     instance_ids: list[str]
     upgrade_results: list[dict[str, Any]]
     error: HuaweiError | None
-    confirmed_by_reobservation: bool
+    confirmed_by_reobservation: int
+    """After a failed call: how many of the batch's instances re-reading the jobs found submitted."""
     duration_ms: float = 0.0
 
 
@@ -134,7 +135,7 @@ class Submitter:
         else:
             raw = [result.raw for result in results]
             elapsed = (time.perf_counter() - began) * 1000
-            self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, False, elapsed))
+            self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, 0, elapsed))
             outcomes = self._classify(batch, results)
         self._budget.record(outcomes)
         return outcomes, raw
@@ -181,7 +182,7 @@ class Submitter:
     ) -> list[Outcome]:
         ambiguous = _ambiguous(error)
         confirmed, waited_s = self._confirm(port, batch, started) if ambiguous else ({}, 0.0)
-        record = BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, bool(confirmed), elapsed_ms)
+        record = BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, len(confirmed), elapsed_ms)
         self._on_batch(record)
         waited = f" within {waited_s:.0f} s" if waited_s else ""
         unconfirmed = (

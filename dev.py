@@ -67,6 +67,9 @@ def main(argv: list[str]) -> int:
                     f"UV={uv[0]}",
                 )
                 _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-m", "artifact", "tests/artifact")
+                files = [path for path in ARTIFACT.rglob("*") if path.is_file()]
+                size = sum(path.stat().st_size for path in files)
+                print(f"artifact: {len(files)} files, {size / 1_048_576:.1f} MiB unzipped, in {ARTIFACT}", flush=True)
         else:
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "check", "src", "tests", "dev.py")
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "format", "--check", "src", "tests", "dev.py")

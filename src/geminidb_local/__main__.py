@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,7 +26,7 @@ from geminidb_local.environment import (
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
-from geminidb_patcher.handler import is_http_event, make_handler
+from geminidb_patcher.handler import InvalidRunRequestError, is_http_event, make_handler
 from geminidb_patcher.webhook_auth import sign_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,14 +163,46 @@ def _environment() -> Iterator[Mapping[str, str]]:
         yield {**simulator_environment(simulator, webhook_secret=secret), **os.environ}
 
 
+def _load_event(event_file: Path) -> dict[str, Any]:
+    """The event file as a JSON object; ``UsageError`` says what is wrong with it."""
+    try:
+        event = json.loads(event_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {event_file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{event_file} is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise UsageError(f"{event_file} must hold a JSON object (a Lambda event)")
+    return event
+
+
+def _resigned(event: dict[str, Any], secret: str) -> dict[str, Any]:
+    """The same HTTP API request (method, path, content type, body), signed now with ``secret``."""
+    http = event.get("requestContext", {}).get("http", {})
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode()
+    return signed_run_event(
+        secret,
+        raw,
+        method=str(http.get("method") or "POST"),
+        path=str(event.get("rawPath") or "/runs"),
+        content_type=headers.get("content-type", "application/json"),
+    )
+
+
 def invoke(event_file: Path, sign: bool) -> int:
-    """Invoke the handler once with an event file; ``--sign`` re-signs a webhook event now."""
-    event = json.loads(event_file.read_text())
+    """Invoke the handler once with an event file; ``--sign`` re-signs an HTTP API event now."""
+    event = _load_event(event_file)
     with _environment() as environ:
         if sign and is_http_event(event):
-            event = signed_run_event(environ.get("WEBHOOK_SECRET", ""), (event.get("body") or "").encode())
+            event = _resigned(event, environ.get("WEBHOOK_SECRET", ""))
         with _logs_to(OUT / "invoke-logs.jsonl"):
-            result = make_handler(environ)(event, LocalContext())
+            try:
+                result = make_handler(environ)(event, LocalContext())
+            except InvalidRunRequestError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
     print(json.dumps(result, indent=2))
     return 0
 
@@ -180,7 +214,10 @@ def serve(port: int) -> int:
         OUT.mkdir(exist_ok=True)
         secret_file.write_text(environ.get("WEBHOOK_SECRET", ""))
         secret_file.chmod(0o600)
-        gateway = LocalGateway(make_handler(environ), port)
+        try:
+            gateway = LocalGateway(make_handler(environ), port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
         print(
             f"listening on {gateway.base_url} (POST /runs, GET /openapi.json); webhook secret in {secret_file}",
             flush=True,
@@ -201,11 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="serve the handler over HTTP on 127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo()
-    if args.command == "invoke":
-        return invoke(args.event_file, args.sign)
-    return serve(args.port)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    try:
+        if args.command == "demo":
+            return demo()
+        if args.command == "invoke":
+            return invoke(args.event_file, args.sign)
+        return serve(args.port)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files; printed as one line, exit 2."""
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
+import sys
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,18 +34,53 @@ class _Gateway(BaseHTTPRequestHandler):
         """Forward a POST."""
         self._forward()
 
+    def do_PUT(self) -> None:
+        """Forward a PUT (the function answers it: 401 unsigned, 404/405 signed)."""
+        self._forward()
+
+    def do_DELETE(self) -> None:
+        """Forward a DELETE."""
+        self._forward()
+
+    def do_PATCH(self) -> None:
+        """Forward a PATCH."""
+        self._forward()
+
     def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        raw_length = self.headers.get("Content-Length") or "0"
+        if not raw_length.isdigit():
+            self._refuse(400, "Content-Length must be a non-negative whole number")
+            return
+        length = int(raw_length)
         if length > MAX_BODY:
-            self._reply(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            self._refuse(413, "Request Entity Too Large")
             return
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
-        event = http_api_event(self.command, url.path, body, dict(self.headers), url.query)
-        result = self.server.handler(event, LocalContext(timeout_ms=30_000))
+        event = http_api_event(self.command, url.path, body, joined_headers(self.headers.items()), url.query)
+        try:
+            result = self.server.handler(event, LocalContext(timeout_ms=30_000))
+        except Exception:  # a crash of the function: API Gateway answers 502, so does this endpoint
+            traceback.print_exc(file=sys.stderr)
+            self._refuse(502, "Internal Server Error")
+            return
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
         self._reply(int(result.get("statusCode", 502)), result.get("headers") or {}, raw)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's answer to an unparsable request, as JSON like every other answer."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9" or not hasattr(self, "command"):
+            super().send_error(code, message, explain)
+            return
+        self._refuse(code, message or self.responses.get(code, ("Error",))[0])
+
+    def _refuse(self, status: int, message: str) -> None:
+        """An answer of the gateway itself (API Gateway's shape); the connection is closed after it."""
+        self.close_connection = True
+        body = json.dumps({"message": message}).encode()
+        self._reply(status, {"content-type": "application/json", "connection": "close"}, body)
 
     def _reply(self, status: int, headers: dict[str, str], raw: bytes) -> None:
         self.send_response(status)
@@ -52,6 +90,15 @@ class _Gateway(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
+
+
+def joined_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header names lower-cased, repeated headers joined with commas, as API Gateway's v2 payload does."""
+    joined: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    return joined
 
 
 class _Server(ThreadingHTTPServer):

@@ -24,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load fleet: {exc}", file=sys.stderr)
         return 2
     simulator = Simulator(fleet, port=args.port, latency=args.latency)
-    print(f"listening on {simulator.bind()}", flush=True)
+    try:
+        address = simulator.bind()
+    except OSError as exc:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"listening on {address}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_bound()
     return 0

@@ -252,3 +252,12 @@ def test_hostile_sweep_of_the_cli_gives_an_exit_code_never_a_traceback(
     asked_json = any(a == "--output" and b == "json" for a, b in itertools.pairwise(argv))
     if code in (0, 1) and asked_json and out.getvalue():
         json.loads(out.getvalue())  # stdout is the JSON and nothing else
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", str(64 * 1024 * 1024)])
+def test_the_simulator_refuses_a_bad_content_length_too(sim: Simulator, length: str) -> None:
+    address = ("127.0.0.1", int(sim.base_url.rsplit(":", 1)[1]))
+    got, body = status_and_body(
+        exchange(address, f"GET /v3/x/jobs HTTP/1.1\r\nContent-Length: {length}\r\n\r\n".encode())
+    )
+    assert got == 400 and body["error_code"] == "APIG.0201"

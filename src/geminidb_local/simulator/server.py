@@ -32,6 +32,7 @@ _API_PATH = re.compile(
 )
 _TOPIC_URN = re.compile(r"^urn:smn:(?P<region>[a-z0-9-]+):(?P<project>[0-9a-f]{32}):(?P<name>[A-Za-z0-9_-]{1,255})$")
 _READY_TIMEOUT = 5.0
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
 def _route_name(api: re.Match[str]) -> str:
@@ -111,7 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         state = self.server.state
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(
+                400, {"error_code": "APIG.0201", "error_msg": "Invalid Content-Length."}, {"Connection": "close"}
+            )
+            return
+        length = int(declared)
         raw = self.rfile.read(length) if length else b""
         if url.path.startswith(CHANNEL_PREFIX):
             self._channel(state, url.path[len(CHANNEL_PREFIX) :], dict(parse_qsl(url.query)), raw)

@@ -26,7 +26,8 @@ from geminidb_local.environment import (
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
-from geminidb_patcher.handler import InvalidRunRequestError, is_http_event, make_handler
+from geminidb_patcher.errors import InvalidRunRequestError
+from geminidb_patcher.handler import is_http_event, make_handler
 from geminidb_patcher.webhook_auth import sign_headers
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,23 +17,27 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher import __version__
-from geminidb_patcher.huawei.errors import HuaweiError
-from geminidb_patcher.models import MAX_JOB_HISTORY, RequestLimitError, RunReport, RunRequest, enforce_limits
+from geminidb_patcher.errors import (
+    EXIT_ABORTED,
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_PLAN_CHANGED,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    NoTargetError,
+    PatcherError,
+    PlanChangedError,
+    answer_for,
+)
+from geminidb_patcher.models import MAX_JOB_HISTORY, RunReport, RunRequest, enforce_limits
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
-from geminidb_patcher.runtime import CredentialsMissingError, Runtime
-from geminidb_patcher.secrets import SecretsError
-from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
-from geminidb_patcher.settings import ConfigError
+from geminidb_patcher.runtime import Runtime
+from geminidb_patcher.service import RunContext
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-"""The run finished, but something was rejected or failed, or a target could not be read."""
-EXIT_USAGE = 2
-EXIT_PLAN_CHANGED = 3
-EXIT_ABORTED = 4
-EXIT_CONFIG = 5
+__all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
+CLI_PREFIXES = {EXIT_USAGE: "invalid request", EXIT_CONFIG: "configuration", EXIT_PROBLEMS: "Huawei Cloud API"}
 CLI_DEADLINE_MS = 3_600_000
 NO_TARGET = "no target: give --target REGION/PROJECT_ID, or set HUAWEICLOUD_REGION and HUAWEICLOUD_SDK_PROJECT_ID"
 _DURATION = TypeAdapter(timedelta)
@@ -183,6 +187,15 @@ def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "") -
         out.write(f"target {error.region}/{error.project_id} not read: {error.error_message}\n")
     for note in report.notes:
         out.write(f"note: {note}\n")
+
+
+def _cli_message(error: PatcherError) -> str:
+    """What a person at the terminal reads for ``error``."""
+    if isinstance(error, NoTargetError):
+        return NO_TARGET
+    if isinstance(error, PlanChangedError):
+        return f"{error}: nothing was submitted"
+    return str(error)
 
 
 def _exit_for(report: RunReport) -> int:
@@ -377,24 +390,13 @@ def _main(
         for problem in describe_problems(exc.errors(include_input=False, include_url=False), whole="request"):
             err.write(f"invalid request: {problem['field']}: {problem['message']}\n")
         return EXIT_USAGE
-    except NoTargetError:
-        err.write(f"configuration: {NO_TARGET}\n")
-        return EXIT_CONFIG
-    except (RequestLimitError, ValueError, OSError) as exc:
-        if isinstance(exc, ConfigError):
-            err.write(f"configuration: {exc}\n")
-            return EXIT_CONFIG
+    except PatcherError as exc:
+        answer = answer_for(exc)
+        err.write(f"{CLI_PREFIXES.get(answer.exit_code, 'error')}: {_cli_message(exc)}\n")
+        return answer.exit_code
+    except (ValueError, OSError) as exc:  # the request file: unreadable, or not JSON
         err.write(f"invalid request: {exc}\n")
         return EXIT_USAGE
-    except PlanChangedError as exc:
-        err.write(f"{exc}: nothing was submitted\n")
-        return EXIT_PLAN_CHANGED
-    except (CredentialsMissingError, SecretsError) as exc:
-        err.write(f"configuration: {exc}\n")
-        return EXIT_CONFIG
-    except HuaweiError as exc:
-        err.write(f"Huawei Cloud API: {exc}\n")
-        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

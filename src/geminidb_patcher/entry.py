@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from geminidb_patcher.handler import InvalidRunRequestError
+from geminidb_patcher.errors import InvalidRunRequestError, RequestLimitError
 from geminidb_patcher.models import (
-    RequestLimitError,
     RunReport,
     RunRequest,
     Trigger,

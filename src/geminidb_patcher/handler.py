@@ -20,10 +20,6 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 """Any object with the attributes of a Lambda context will do (the local runner passes its own)."""
 
 
-class InvalidRunRequestError(ValueError):
-    """A scheduled or direct event is not a valid ``RunRequest``; nothing was done."""
-
-
 def is_http_event(event: Mapping[str, Any]) -> bool:
     """API Gateway HTTP API payload v2 events carry ``version`` 2.0 and a ``requestContext``."""
     return event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)

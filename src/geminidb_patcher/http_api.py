@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
-from geminidb_patcher.models import RequestLimitError, RunReport, RunRequest
-from geminidb_patcher.notify.dispatch import NotificationsFailedError
+from geminidb_patcher.errors import ANSWERS, PatcherError, UnauthorizedError, answer_for
+from geminidb_patcher.models import RunReport, RunRequest
 from geminidb_patcher.problems import describe_problems
-from geminidb_patcher.service import NoTargetError, PlanChangedError, RunContext
+from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics
 from geminidb_patcher.webhook_auth import WebhookAuthError, verify
 
@@ -30,7 +30,7 @@ PUBLIC_ROUTES = frozenset({("GET", OPENAPI_PATH)})
 """The only requests answered without authentication: the API's own description."""
 BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 UTF8_BOM = b"\xef\xbb\xbf"
-UNAUTHORIZED = {"error": "unauthorized", "message": "The request is not signed with a valid webhook signature."}
+UNAUTHORIZED = {"error": ANSWERS[UnauthorizedError].code, "message": ANSWERS[UnauthorizedError].message}
 
 
 class ReplayGuard:
@@ -228,31 +228,9 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
         problems = describe_problems(error.errors(), skip_loc=1)
         return _error(422, "invalid_request", "The request body does not match RunRequest.", problems=problems)
 
-    @app.exception_handler(PlanChangedError)  # type: ignore[untyped-decorator]
-    def plan_changed(error: PlanChangedError) -> Response[dict[str, Any]]:
-        return _error(
-            409,
-            "plan_changed",
-            "The fleet changed since the plan was made; nothing was submitted. Plan again and review.",
-            expected_plan_id=error.expected,
-            plan_id=error.actual,
-        )
-
-    @app.exception_handler(NotificationsFailedError)  # type: ignore[untyped-decorator]
-    def notifications_failed(error: NotificationsFailedError) -> Response[dict[str, Any]]:
-        return _error(
-            502,
-            "notifications_failed",
-            "The run finished but no notification channel accepted its report.",
-            report=error.report.model_dump(mode="json"),
-        )
-
-    @app.exception_handler(RequestLimitError)  # type: ignore[untyped-decorator]
-    def over_limit(error: RequestLimitError) -> Response[dict[str, Any]]:
-        return _error(422, "invalid_request", "The request exceeds this deployment's limits.", problems=error.problems)
-
-    @app.exception_handler(NoTargetError)  # type: ignore[untyped-decorator]
-    def no_target(error: NoTargetError) -> Response[dict[str, Any]]:
-        return _error(422, "no_target", str(error))
+    @app.exception_handler(PatcherError)  # type: ignore[untyped-decorator]
+    def patcher_error(error: PatcherError) -> Response[dict[str, Any]]:
+        answer = answer_for(error)
+        return _error(answer.http_status, answer.code, answer.message, **error.details())
 
     return app

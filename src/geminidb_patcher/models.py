@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from geminidb_patcher.errors import RequestLimitError
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
 Engine = Literal["cassandra", "influxdb", "redis"]
@@ -275,14 +276,6 @@ class RunReport(_Strict):
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
     source: TriggerSource | None = None
-
-
-class RequestLimitError(ValueError):
-    """A valid request that exceeds this deployment's configured limits; ``problems`` as ``{field, rule, message}``."""
-
-    def __init__(self, problems: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
-        self.problems = problems
 
 
 def enforce_limits(request: RunRequest, *, max_instance_ids: int, max_targets: int) -> None:

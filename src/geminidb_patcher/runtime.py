@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
+from geminidb_patcher.errors import ConfigurationError
 from geminidb_patcher.huawei.auth import (
     AkSkAuth,
     Authenticator,
@@ -37,7 +38,7 @@ from geminidb_patcher.telemetry import logger, metrics, redactor
 TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
 
 
-class CredentialsMissingError(RuntimeError):
+class CredentialsMissingError(ConfigurationError):
     """No usable Huawei credentials are configured."""
 
 

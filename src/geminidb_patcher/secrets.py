@@ -11,6 +11,7 @@ from typing import Protocol
 
 import requests
 
+from geminidb_patcher.errors import ConfigurationError
 from geminidb_patcher.webhook_auth import decode_secret
 
 EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -18,7 +19,7 @@ EXTENSION_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 CACHE_SECONDS = 300.0
 
 
-class SecretsError(RuntimeError):
+class SecretsError(ConfigurationError):
     """Secrets could not be read; the message never holds a secret value."""
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from geminidb_patcher.huawei.errors import HuaweiError
+from geminidb_patcher.errors import NoTargetError, PlanChangedError, UpstreamError
 from geminidb_patcher.models import (
     OUTCOME_KINDS,
     Blackout,
@@ -36,19 +36,6 @@ from geminidb_patcher.telemetry import count_with_dimensions, logger, metrics
 
 OUTCOMES_PER_RECORD = 200
 """Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
-
-
-class NoTargetError(ValueError):
-    """The request names no target and the configuration has no default one."""
-
-
-class PlanChangedError(RuntimeError):
-    """``expected_plan_id`` no longer matches: the fleet changed since the plan was reviewed; nothing was submitted."""
-
-    def __init__(self, expected: str, actual: str) -> None:
-        super().__init__(f"the plan changed since it was reviewed: expected {expected}, now {actual}")
-        self.expected = expected
-        self.actual = actual
 
 
 READ_RESERVE_SHARE = 4
@@ -111,7 +98,7 @@ def _log_batch(record: BatchRecord) -> None:
     )
 
 
-def _target_error(target: Target, error: HuaweiError) -> TargetError:
+def _target_error(target: Target, error: UpstreamError) -> TargetError:
     logger.error(
         "target_failed",
         extra={
@@ -158,7 +145,7 @@ class Patcher:
         def one(target: Target) -> FleetSnapshot | TargetError:
             try:
                 return observe(ports(target), target, now, request, self._act_settings.concurrency)
-            except HuaweiError as error:
+            except UpstreamError as error:
                 return _target_error(target, error)
 
         workers = max(1, min(len(targets), self._act_settings.concurrency))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
+from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.models import MAX_BLACKOUTS, MAX_INSTANCE_IDS, MAX_TARGETS, Blackout, Target
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
 from geminidb_patcher.problems import describe_problems
+from geminidb_patcher.urls import check_url
 
 ENV_REGION = "HUAWEICLOUD_REGION"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
@@ -37,12 +38,6 @@ ENV_WEBHOOK_TOLERANCE = "WEBHOOK_TOLERANCE_SECONDS"
 ENV_BLACKOUTS = "PATCHER_BLACKOUTS"
 _BLACKOUTS = TypeAdapter(list[Blackout])
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class ConfigError(ValueError):
-    """The environment holds an invalid or missing setting; the message names it, never a secret."""
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -66,16 +61,6 @@ class Settings:
     max_body_bytes: int = 65_536
     max_instance_ids: int = MAX_INSTANCE_IDS
     max_targets: int = MAX_TARGETS
-
-
-def check_url(name: str, value: str) -> str:
-    """HTTPS, or plain HTTP to a loopback address (the simulator); nothing else."""
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
-        return value.rstrip("/")
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        return value.rstrip("/")
-    raise ConfigError(f"{name} must be an https:// URL (http:// only for loopback addresses)")
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -9,17 +9,15 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from geminidb_patcher.errors import UnauthorizedError
+
 SECRET_PREFIX = "whsec_"
 MAX_ID_LENGTH = 256
 MAX_SIGNATURES = 10
 
 
-class WebhookAuthError(Exception):
+class WebhookAuthError(UnauthorizedError):
     """A request failed verification; ``reason`` is for logs, never for the caller."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def decode_secret(secret: str) -> bytes:

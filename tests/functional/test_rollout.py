@@ -19,6 +19,7 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import current_window, instance_id
+from geminidb_patcher.errors import PlanChangedError
 from geminidb_patcher.handler import Handler, make_handler
 from geminidb_patcher.models import RunRequest
 from geminidb_patcher.runtime import Runtime
@@ -161,7 +162,7 @@ def test_pinned_schedule_with_a_stale_plan_fails_the_invocation() -> None:
     now = datetime.now(UTC)
     with Simulator(rollout_fleet(6, 4, now)) as sim:
         handler = handler_for(sim)
-        with pytest.raises(RuntimeError, match="plan changed"):
+        with pytest.raises(PlanChangedError, match="plan changed"):
             quietly(handler, scheduled({"mode": "apply", "expected_plan_id": "p-0000000000000000"}, 1))
         assert not [e for e in sim.exchanges if e.route == "POST /instances/db-upgrade"]
 

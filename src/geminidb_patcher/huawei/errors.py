@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.retry import parse_retry_after
 
 BUSY_ERROR_CODES = frozenset({"DBS.200019", "DBS.201015", "DBS.280005", "DBS.200998"})
@@ -15,7 +16,7 @@ _MESSAGE_KEYS = ("error_msg", "error_message", "errorMsg", "message", "externalM
 _MAX_MESSAGE = 300
 
 
-class HuaweiError(Exception):
+class HuaweiError(UpstreamError):
     """Base class of every error the Huawei adapter raises."""
 
     def __init__(
@@ -54,7 +55,9 @@ class ThrottledError(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx from the service or its gateway."""
+    """5xx from the service or its gateway: the request arrived, and may have been carried out."""
+
+    may_have_arrived = True
 
 
 class TransportError(HuaweiError):
@@ -63,6 +66,7 @@ class TransportError(HuaweiError):
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.may_have_arrived = request_sent
 
 
 class DeadlineError(TransportError):
@@ -74,7 +78,9 @@ class DeadlineError(TransportError):
 
 
 class ProtocolError(HuaweiError):
-    """A success status with a body that is not the documented JSON shape."""
+    """A success status with a body that is not the documented JSON shape: the request may have been carried out."""
+
+    may_have_arrived = True
 
 
 def is_retryable_read_error(error: HuaweiError) -> bool:

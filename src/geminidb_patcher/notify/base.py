@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import requests
 
+from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.digest import Digest, NotifyOn
 from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, may_resend, parse_retry_after, request_was_sent
@@ -19,13 +20,14 @@ ResponseCheck = Callable[[bytes], str | None]
 """Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
 
 
-class NotificationError(Exception):
+class NotificationError(UpstreamError):
     """A channel could not deliver; the message names the channel and the problem, never its URL or key."""
 
     def __init__(self, channel: str, problem: str, attempts: int) -> None:
         super().__init__(f"channel {channel}: {problem} after {attempts} attempt(s)")
         self.problem = problem
         self.attempts = attempts
+        self.message = str(self)
 
 
 class Channel(Protocol):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
+from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.models import ChannelName
 from geminidb_patcher.notify.digest import NotifyOn
 
@@ -47,7 +48,7 @@ class ChannelConfig(BaseModel):
 _CHANNELS = TypeAdapter(list[ChannelConfig])
 
 
-class ChannelConfigError(ValueError):
+class ChannelConfigError(ConfigError):
     """The channel list is invalid; the message names the entry and field, never a value."""
 
 

@@ -8,20 +8,13 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from geminidb_patcher.errors import NotificationsFailedError
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import Channel, NotificationError
 from geminidb_patcher.notify.digest import build_digest, worth_sending
 from geminidb_patcher.telemetry import logger, metrics
 
 MAX_PARALLEL = 8
-
-
-class NotificationsFailedError(RuntimeError):
-    """Every channel that should have received the run failed, and the configuration says that fails the run."""
-
-    def __init__(self, report: RunReport, failed: list[str]) -> None:
-        super().__init__(f"every notification channel failed: {', '.join(failed)}")
-        self.report = report
 
 
 @dataclass(frozen=True)

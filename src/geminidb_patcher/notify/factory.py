@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.endpoints import smn_endpoint
 from geminidb_patcher.huawei.http import JsonHttp
@@ -17,7 +18,7 @@ from geminidb_patcher.notify.feishu import FeishuChannel
 from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
 from geminidb_patcher.notify.smn import SmnChannel, topic_parts
 from geminidb_patcher.secrets import SecretValues
-from geminidb_patcher.settings import ConfigError, check_url
+from geminidb_patcher.urls import check_url
 
 
 @dataclass(frozen=True)

@@ -257,7 +257,7 @@ def test_scheduled_tasks_default_to_the_last_7_days_of_creation(sdk: Any, ours: 
         "task-8-days-old",
     }
     seen = ours.list_scheduled_tasks(job_status="Pending", created_since=NOW - timedelta(days=30))
-    assert {task["job_id"] for task in seen} == {"task-recent", "task-8-days-old"}
+    assert {task.task_id for task in seen} == {"task-recent", "task-8-days-old"}
 
 
 def test_scheduled_task_limit_outside_1_to_100_is_refused(sdk: Any) -> None:

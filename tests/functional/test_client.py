@@ -34,8 +34,8 @@ def test_batch_upgrade_reports_mixed_202_item_by_item(client: GeminiDBClient, si
     # THEN the job and the per-item error come back separately, with the API's field names
     assert results[0].job_id and results[0].error_code is None
     assert (results[1].error_code, results[1].raw["error_message"]) == ("DBS.200002", "The DB instance does not exist.")
-    job = client.get_job(results[0].job_id)
-    assert job is not None and job["name"] == "UpgradeDbVersion" and job["status"] == "Running"
+    (job,) = [j for j in client.list_jobs() if j.id == results[0].job_id]
+    assert (job.name, job.status, job.instance_id) == ("UpgradeDbVersion", "Running", known)
 
 
 def test_batch_upgrade_refuses_more_than_ten_ids_before_sending(client: GeminiDBClient, simulator: Simulator) -> None:
@@ -174,13 +174,13 @@ def test_jobs_complete_on_the_simulated_clock(client: GeminiDBClient, simulator:
     job_id = client.batch_upgrade([instance["id"]])[0].job_id
     assert job_id
     simulator.state.clock.advance(3600)
-    job = client.get_job(job_id)
-    assert job is not None and job["status"] == "Completed"
+    (job,) = [j for j in client.list_jobs(status="Completed") if j.id == job_id]
+    assert job.ended_at is not None
     after = next(i for i in client.list_instances() if i["id"] == instance["id"])
     assert after["datastore"]["patch_available"] is False and after["actions"] == []
     now = datetime.now(UTC) + timedelta(hours=1)
     assert [
-        j["id"]
+        j.id
         for j in client.list_jobs(
             status="Completed", start_time=now - timedelta(days=1), end_time=now + timedelta(minutes=1)
         )
@@ -190,7 +190,7 @@ def test_jobs_complete_on_the_simulated_clock(client: GeminiDBClient, simulator:
 @pytest.mark.fleet(fleet_document(count=2, scheduled_tasks=[{"instance_id": "d" * 32 + "in06"}]))
 def test_scheduled_tasks_list(client: GeminiDBClient) -> None:
     tasks = client.list_scheduled_tasks(job_status="Pending")
-    assert [(t["instance_id"], t["job_name"]) for t in tasks] == [("d" * 32 + "in06", "UPGRADE_DATABASE")]
+    assert [(t.instance_id, t.task_id) for t in tasks] == [("d" * 32 + "in06", "sched-0000")]
 
 
 def test_read_timeout_is_explicit(simulator: Simulator, sleeps: Sleeps) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from geminidb_patcher.huawei.client import UpgradeResult
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.act import ActSettings, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error
 from geminidb_patcher.reconcile.plan import Batch
-from geminidb_patcher.reconcile.snapshot import InstanceView
+from geminidb_patcher.reconcile.ports import UpgradeResult
+from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
 from tests.conftest import make_instance
 from tests.unit.test_plan import NOW, TARGET
 
@@ -26,16 +26,19 @@ class RejectingPort:
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         self.sent.append(list(instance_ids))
-        return [UpgradeResult.from_item({"instance_id": i, "error_code": self.code}) for i in instance_ids]
+        return [UpgradeResult(i, None, self.code, None) for i in instance_ids]
 
     def list_instance_views(self) -> list[InstanceView]:
         return []
 
-    def list_jobs(self, **_: Any) -> list[dict[str, Any]]:
+    def list_jobs(self, **_: Any) -> list[JobView]:
         return []
 
-    def list_scheduled_tasks(self, **_: Any) -> list[dict[str, Any]]:
+    def list_scheduled_tasks(self, **_: Any) -> list[ScheduledTask]:
         return []
+
+    def show_instance_role(self, instance_id: str) -> str:
+        return ""
 
     def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
         return []

@@ -6,7 +6,6 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +20,10 @@ from geminidb_patcher.huawei.errors import (
 )
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
-from geminidb_patcher.ids import check_instance_id, check_job_id, check_project_id
-from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, UPGRADE_TASK_NAME, InstanceView
+from geminidb_patcher.ids import check_instance_id, check_project_id
+from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
+from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
 
-MAX_BATCH_SIZE = 10
 INSTANCE_PAGE_SIZE = 100
 JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
@@ -32,35 +31,23 @@ TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
 UNREACHABLE_ATTEMPTS = 2
 """Attempts at a host that could not be connected to (refused, unresolvable, connect timeout)."""
-__all__ = ["MAX_BATCH_SIZE", "UPGRADE_JOB_NAME", "UPGRADE_TASK_NAME", "GeminiDBClient", "UpgradeResult"]
 
 
-@dataclass(frozen=True)
-class UpgradeResult:
-    """One item of a 202 ``upgrade_results`` list; ``raw`` is the item exactly as received."""
-
-    instance_id: str
-    job_id: str | None
-    error_code: str | None
-    error_message: str | None
-    raw: dict[str, Any]
-
-    @classmethod
-    def from_item(cls, item: Any) -> UpgradeResult:
-        """Parse one item; a malformed item is a ``ProtocolError``."""
-        if not isinstance(item, dict) or not isinstance(item.get("instance_id"), str):
-            raise ProtocolError("upgrade_results item without instance_id")
-        job_id, code = item.get("job_id"), item.get("error_code")
-        if not (isinstance(job_id, str) and job_id) and not (isinstance(code, str) and code):
-            raise ProtocolError("upgrade_results item with neither job_id nor error_code")
-        message = item.get("error_message", item.get("error_msg"))
-        return cls(
-            instance_id=item["instance_id"],
-            job_id=job_id if isinstance(job_id, str) and job_id else None,
-            error_code=code if isinstance(code, str) and code else None,
-            error_message=str(message) if message is not None else None,
-            raw=item,
-        )
+def upgrade_result(item: Any) -> UpgradeResult:
+    """Parse one ``upgrade_results`` item; a malformed item is a ``ProtocolError``."""
+    if not isinstance(item, dict) or not isinstance(item.get("instance_id"), str):
+        raise ProtocolError("upgrade_results item without instance_id")
+    job_id, code = item.get("job_id"), item.get("error_code")
+    if not (isinstance(job_id, str) and job_id) and not (isinstance(code, str) and code):
+        raise ProtocolError("upgrade_results item with neither job_id nor error_code")
+    message = item.get("error_message", item.get("error_msg"))
+    return UpgradeResult(
+        instance_id=item["instance_id"],
+        job_id=job_id if isinstance(job_id, str) and job_id else None,
+        error_code=code if isinstance(code, str) and code else None,
+        error_message=str(message) if message is not None else None,
+        raw=item,
+    )
 
 
 def huawei_time(moment: datetime) -> str:
@@ -240,7 +227,7 @@ class GeminiDBClient:
         results = require_object(response, "upgrade_results")["upgrade_results"]
         if not isinstance(results, list):
             raise ProtocolError("upgrade_results is not a list", status=response.status)
-        return [UpgradeResult.from_item(item) for item in results]
+        return [upgrade_result(item) for item in results]
 
     def list_jobs(
         self,
@@ -249,8 +236,8 @@ class GeminiDBClient:
         status: str | None = None,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """Jobs matching the filters (ListJobs, all pages)."""
+    ) -> list[JobView]:
+        """Jobs matching the filters (ListJobs, all pages), parsed; jobs naming no instance are left out."""
         query = [
             (key, value)
             for key, value in (
@@ -261,13 +248,7 @@ class GeminiDBClient:
             )
             if value is not None
         ]
-        return self._paged("/jobs", "jobs", query, JOB_PAGE_SIZE)
-
-    def get_job(self, job_id: str) -> dict[str, Any] | None:
-        """One job by ID (ListJobs with ``id``), or ``None`` when the API does not know it."""
-        response = self._call("GET", "/jobs", query=[("id", check_job_id(job_id))], may_retry=may_retry_read)
-        jobs = require_object(response, "jobs")["jobs"]
-        return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
+        return [job for job in self._paged("/jobs", "jobs", query, JOB_PAGE_SIZE, JobView.from_api) if job]
 
     def list_scheduled_tasks(
         self,
@@ -276,7 +257,7 @@ class GeminiDBClient:
         job_status: str | None = None,
         created_since: datetime | None = None,
         created_until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ScheduledTask]:
         """Tasks scheduled into maintenance windows (ListNosqlTaskList, all pages).
 
         ``start_time``/``end_time`` filter on the task's creation time; without ``created_since`` the API
@@ -292,7 +273,8 @@ class GeminiDBClient:
             )
             if value
         ]
-        return self._paged("/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE)
+        tasks = self._paged("/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE, ScheduledTask.from_api)
+        return [task for task in tasks if task]
 
     def show_instance_role(self, instance_id: str) -> str:
         """The instance's role in its DR pair (ShowInstanceRole): ``master`` or ``slave``; ``""`` if unsaid."""

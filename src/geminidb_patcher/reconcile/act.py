@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geminidb_patcher.huawei.client import UpgradeResult
-from geminidb_patcher.huawei.errors import HuaweiError, ProtocolError, ServerError, TransportError
+from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.plan import Batch
-from geminidb_patcher.reconcile.ports import GeminiDBPort
-from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, InstanceView, JobView, is_upgrade_job
+from geminidb_patcher.reconcile.ports import GeminiDBPort, UpgradeResult
+from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, InstanceView, is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
 CONFIRM_PAUSES = (0.0, 1.0, 2.0, 4.0, 8.0)
@@ -30,7 +29,7 @@ class BatchRecord:
     engine: str
     instance_ids: list[str]
     upgrade_results: list[dict[str, Any]]
-    error: HuaweiError | None
+    error: UpstreamError | None
     confirmed_by_reobservation: int
     """After a failed call: how many of the batch's instances re-reading the jobs found submitted."""
     duration_ms: float = 0.0
@@ -63,24 +62,13 @@ def _outcome(batch: Batch, index: int, **fields: Any) -> Outcome:
     return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], wave=wave, **fields)
 
 
-def _ambiguous(error: HuaweiError) -> bool:
-    """The server may have accepted the batch: a 5xx, an unreadable 2xx, or a failure after sending."""
-    if isinstance(error, TransportError):
-        return error.request_sent
-    return isinstance(error, ServerError | ProtocolError)
-
-
 def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:
     """instance ID → job ID of upgrade jobs started since ``since``; empty when even that fails."""
     try:
         jobs = port.list_jobs(start_time=since, end_time=now + RECHECK_WINDOW)  # every name: see observed_jobs
-    except HuaweiError:
+    except UpstreamError:
         return {}
-    return {
-        view.instance_id: view.id
-        for job in jobs
-        if (view := JobView.from_api(job)) is not None and is_upgrade_job(view.name or UPGRADE_JOB_NAME)
-    }
+    return {job.instance_id: job.id for job in jobs if is_upgrade_job(job.name or UPGRADE_JOB_NAME)}
 
 
 class Submitter:
@@ -130,7 +118,7 @@ class Submitter:
         raw: list[dict[str, Any]] = []
         try:
             results = port.batch_upgrade(batch.instance_ids)
-        except HuaweiError as error:
+        except UpstreamError as error:
             outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
         else:
             raw = [result.raw for result in results]
@@ -178,9 +166,9 @@ class Submitter:
         return outcomes
 
     def _after_error(
-        self, port: GeminiDBPort, batch: Batch, error: HuaweiError, started: datetime, elapsed_ms: float
+        self, port: GeminiDBPort, batch: Batch, error: UpstreamError, started: datetime, elapsed_ms: float
     ) -> list[Outcome]:
-        ambiguous = _ambiguous(error)
+        ambiguous = error.may_have_arrived
         confirmed, waited_s = self._confirm(port, batch, started) if ambiguous else ({}, 0.0)
         record = BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, len(confirmed), elapsed_ms)
         self._on_batch(record)

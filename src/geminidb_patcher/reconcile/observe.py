@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from geminidb_patcher.huawei.errors import HuaweiError
+from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import MAX_JOB_HISTORY, RunRequest, Selector, Target
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import (
@@ -52,10 +52,7 @@ def observed_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tupl
     failed = port.list_jobs(status="Failed", start_time=since, end_time=end) if history else []
     by_id: dict[str, JobView] = {}
     others: dict[str, str] = {}
-    for item in [*failed, *recent, *running]:  # the running listing is the fresher word on a job's status
-        job = JobView.from_api(item)
-        if job is None:
-            continue
+    for job in [*failed, *recent, *running]:  # the running listing is the fresher word on a job's status
         if is_upgrade_job(job.name or UPGRADE_JOB_NAME):
             by_id[job.id or f"{job.instance_id}@{job.started_at}"] = job
         elif job.status == "Running":
@@ -76,7 +73,7 @@ def with_dr_roles(port: GeminiDBPort, views: Sequence[InstanceView], concurrency
     def read(view: InstanceView) -> InstanceView:
         try:
             return with_dr_role(view, port.show_instance_role(view.id))
-        except HuaweiError as error:
+        except UpstreamError as error:
             return with_dr_role(view, None, f"the role query failed ({error})")
 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(members))), thread_name_prefix="role") as pool:
@@ -104,11 +101,7 @@ def observe(
         jobs_read = pool.submit(observed_jobs, port, now, history)
         tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}
         instances = tuple(with_dr_roles(port, instances_read.result(), concurrency))
-        scheduled = {
-            str(task["instance_id"]): str(task.get("job_id", ""))
-            for task in tasks_read.result()
-            if isinstance(task.get("instance_id"), str)
-        }
+        scheduled = {task.instance_id: task.task_id for task in tasks_read.result()}
         jobs, other_jobs = jobs_read.result()
         tagged = {key: frozenset(read.result()) for key, read in tag_reads.items()}
     return FleetSnapshot(

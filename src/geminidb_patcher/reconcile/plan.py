@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Literal
 
-from geminidb_patcher.huawei.client import MAX_BATCH_SIZE
 from geminidb_patcher.models import (
     Blackout,
     JobRecord,
@@ -31,6 +30,7 @@ from geminidb_patcher.reconcile.eligibility import (
     timing_check,
     verify_failed,
 )
+from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
 from geminidb_patcher.reconcile.waves import wave_of, wave_statuses
 from geminidb_patcher.reconcile.windows import (

@@ -1,13 +1,45 @@
-"""The GeminiDB operations reconciliation needs; the Huawei client implements them, fakes may too."""
+"""The GeminiDB port: what reconciliation needs of one project, in its own terms. The Huawei client implements
+it, fakes may too. Every method returns parsed values and raises only ``UpstreamError`` (whose
+``may_have_arrived`` says whether a write could have taken effect)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from geminidb_patcher.huawei.client import UpgradeResult
-from geminidb_patcher.reconcile.snapshot import InstanceView
+from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.reconcile.snapshot import (
+    UPGRADE_JOB_NAME,
+    UPGRADE_TASK_NAME,
+    InstanceView,
+    JobView,
+    ScheduledTask,
+)
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "UPGRADE_JOB_NAME",
+    "UPGRADE_TASK_NAME",
+    "GeminiDBPort",
+    "UpgradeResult",
+    "UpstreamError",
+]
+
+MAX_BATCH_SIZE = 10
+"""BatchUpgradeDatabaseVersion takes at most ten instance IDs, all of one engine."""
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """One item of the batch call's ``upgrade_results``: a job, or a per-item error; ``raw`` as received."""
+
+    instance_id: str
+    job_id: str | None
+    error_code: str | None
+    error_message: str | None
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
 class GeminiDBPort(Protocol):
@@ -24,8 +56,8 @@ class GeminiDBPort(Protocol):
         status: str | None = None,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """Jobs matching the filters."""
+    ) -> list[JobView]:
+        """Jobs matching the filters (those naming no instance are left out)."""
         ...
 
     def list_scheduled_tasks(
@@ -35,7 +67,7 @@ class GeminiDBPort(Protocol):
         job_status: str | None = None,
         created_since: datetime | None = None,
         created_until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ScheduledTask]:
         """Tasks scheduled into maintenance windows, created within the given span."""
         ...
 
@@ -48,5 +80,5 @@ class GeminiDBPort(Protocol):
         ...
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
-        """Patch up to ten instances of one engine now."""
+        """Patch up to ten instances of one engine now; never repeated once it may have arrived."""
         ...

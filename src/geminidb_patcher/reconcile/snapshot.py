@@ -182,6 +182,22 @@ class JobView:
 
 
 @dataclass(frozen=True)
+class ScheduledTask:
+    """One task of ListNosqlTaskList: which instance, and the task's ID."""
+
+    instance_id: str
+    task_id: str
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> ScheduledTask | None:
+        """Parse one schedule item; ``None`` when it names no instance."""
+        instance_id = item.get("instance_id")
+        if not isinstance(instance_id, str) or not instance_id:
+            return None
+        return cls(instance_id, str(item.get("job_id") or ""))
+
+
+@dataclass(frozen=True)
 class FleetSnapshot:
     """Instances, upgrade jobs, pending scheduled upgrades and tag matches of one target."""
 

@@ -29,7 +29,7 @@ from geminidb_patcher.errors import (
     PlanChangedError,
     answer_for,
 )
-from geminidb_patcher.models import MAX_JOB_HISTORY, RunReport, RunRequest, enforce_limits
+from geminidb_patcher.models import MAX_JOB_HISTORY, RunReport, RunRequest
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
@@ -38,7 +38,6 @@ from geminidb_patcher.service import RunContext
 
 __all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
 CLI_PREFIXES = {EXIT_USAGE: "invalid request", EXIT_CONFIG: "configuration", EXIT_PROBLEMS: "Huawei Cloud API"}
-CLI_DEADLINE_MS = 3_600_000
 NO_TARGET = "no target: give --target REGION/PROJECT_ID, or set HUAWEICLOUD_REGION and HUAWEICLOUD_SDK_PROJECT_ID"
 _DURATION = TypeAdapter(timedelta)
 
@@ -223,8 +222,6 @@ class Cli:
         """``plan``, or ``apply``: plan, show, confirm, then apply pinned to the plan that was shown."""
         expected = fields.pop("expected_plan_id", None)
         plan_request = RunRequest.model_validate({**fields, "mode": "plan", "notify": False})
-        settings = self._runtime.settings
-        enforce_limits(plan_request, max_instance_ids=settings.max_instance_ids, max_targets=settings.max_targets)
         rule = window_rule(plan_request)
         planned = self._run(plan_request)
         if not apply:
@@ -270,8 +267,7 @@ class Cli:
             self._err.write(line + "\n")
 
         patcher = self._runtime.patcher(on_batch=report_batch if progress else None)
-        context = RunContext(f"cli-{uuid.uuid4()}", "cli", lambda: CLI_DEADLINE_MS)
-        return patcher.run(request, context)
+        return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}"))
 
     def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
         """Running upgrade jobs, and those started within ``lookback``."""

@@ -20,7 +20,6 @@ from geminidb_patcher.models import (
     RunRequest,
     Trigger,
     TriggerSource,
-    enforce_limits,
 )
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.runtime import Runtime
@@ -124,9 +123,7 @@ class Engine:
         return self._runtime or Runtime.from_environ(self._environ)
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
-        """One run, within this deployment's request limits."""
-        settings = self.runtime.settings
-        enforce_limits(request, max_instance_ids=settings.max_instance_ids, max_targets=settings.max_targets)
+        """One run (the patcher enforces this deployment's request limits)."""
         return self.runtime.patcher().run(request, context)
 
     @functools.cached_property
@@ -165,10 +162,7 @@ class Engine:
         logger.set_correlation_id((source and source.event_id) or context.aws_request_id)
         trigger: Trigger = "schedule" if source is not None else "direct"
         try:
-            report = self.run(
-                request,
-                RunContext(context.aws_request_id, trigger, context.get_remaining_time_in_millis, source=source),
-            )
+            report = self.run(request, RunContext.for_invocation(context, trigger, source))
         except RequestLimitError as exc:
             logger.error("invalid_run_request", extra={"problems": exc.problems})
             raise InvalidRunRequestError(f"invalid RunRequest: {exc}") from None

@@ -208,12 +208,7 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
 
     @app.post(RUNS_PATH)
     def create_run(request: RunRequest) -> dict[str, Any]:
-        context = RunContext(
-            run_id=app.lambda_context.aws_request_id,
-            trigger="webhook",
-            remaining_ms=app.lambda_context.get_remaining_time_in_millis,
-        )
-        return run(request, context).model_dump(mode="json")
+        return run(request, RunContext.for_invocation(app.lambda_context, "webhook")).model_dump(mode="json")
 
     @app.get(OPENAPI_PATH)
     def openapi() -> Response[str]:

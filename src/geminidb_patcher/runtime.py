@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
+from geminidb_patcher.deliver import Publisher
 from geminidb_patcher.errors import ConfigurationError
 from geminidb_patcher.huawei.auth import (
     AkSkAuth,
@@ -31,7 +32,7 @@ from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
-from geminidb_patcher.service import Patcher
+from geminidb_patcher.service import Patcher, RequestLimits
 from geminidb_patcher.settings import Settings, load_settings
 from geminidb_patcher.telemetry import logger, metrics, redactor
 
@@ -186,7 +187,8 @@ class Runtime:
             clients=self.client,
             default_target=self.settings.default_target,
             act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
-            notifier=self.notifier(self.secret_values()),
+            publisher=Publisher(self.notifier(self.secret_values()), logger, metrics),
+            limits=RequestLimits(self.settings.max_instance_ids, self.settings.max_targets),
             clock=self.clock,
             blackouts=self.settings.blackouts,
             on_batch=on_batch,

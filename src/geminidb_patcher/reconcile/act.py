@@ -12,9 +12,10 @@ from typing import Any
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
+from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort, UpgradeResult
-from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, InstanceView, is_upgrade_job
+from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
 CONFIRM_PAUSES = (0.0, 1.0, 2.0, 4.0, 8.0)
@@ -41,20 +42,6 @@ class ActSettings:
 
     concurrency: int
     deadline_margin_ms: int
-
-
-def outcome_for(target: Target, instance_id: str, instance: InstanceView | None, **fields: Any) -> Outcome:
-    """The outcome of one instance of ``target``; ``instance`` is ``None`` when the API does not know it."""
-    return Outcome(
-        instance_id=instance_id,
-        instance_name=instance.name if instance else None,
-        engine=instance.engine if instance else None,
-        version=instance.version or None if instance else None,
-        maintenance_window=instance.maintenance_window or None if instance else None,
-        region=target.region,
-        project_id=target.project_id,
-        **fields,
-    )
 
 
 def _outcome(batch: Batch, index: int, **fields: Any) -> Outcome:

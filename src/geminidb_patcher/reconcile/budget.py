@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from geminidb_patcher.models import Limit, Outcome
+from geminidb_patcher.models import Limit, Outcome, Rollout
 
 UNCOUNTED_REJECTIONS = frozenset({"DBS.200011", "DBS.200019", "DBS.280236"})
 """Rejections that mean "not now" rather than "this went wrong": a status conflict with another operation,
@@ -33,8 +33,12 @@ class ErrorBudget:
 
     def __init__(self, allowed: int) -> None:
         self._left = allowed
-        self._spent = 0
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_rollout(cls, rollout: Rollout) -> ErrorBudget:
+        """What is left of ``max_errors`` after the errors before this run."""
+        return cls(rollout.max_errors - rollout.errors_before)
 
     @property
     def exhausted(self) -> bool:
@@ -42,15 +46,15 @@ class ErrorBudget:
         with self._lock:
             return self._left < 0
 
-    @property
-    def spent(self) -> int:
-        """Errors this run added."""
-        with self._lock:
-            return self._spent
-
     def record(self, outcomes: Iterable[Outcome]) -> None:
         """Count the errors among ``outcomes``."""
         errors = sum(1 for outcome in outcomes if counts_as_error(outcome))
         with self._lock:
             self._left -= errors
-            self._spent += errors
+
+
+def settle(rollout: Rollout, outcomes: Iterable[Outcome]) -> Rollout:
+    """The plan's rollout with this run's errors counted: the one place the budget's arithmetic is done."""
+    spent = sum(1 for outcome in outcomes if counts_as_error(outcome))
+    exhausted = rollout.error_budget_exhausted or rollout.errors_before + spent > rollout.max_errors
+    return rollout.model_copy(update={"errors_this_run": spent, "error_budget_exhausted": exhausted})

@@ -1,0 +1,91 @@
+"""The deliver step: the report as log records and EMF metrics, then to the notification channels."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.models import RunReport, RunRequest, Target, TargetError
+from geminidb_patcher.notify.dispatch import Notifier
+from geminidb_patcher.reconcile.act import BatchRecord
+from geminidb_patcher.telemetry import count_with_dimensions
+
+OUTCOMES_PER_RECORD = 200
+"""Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
+
+
+class Publisher:
+    """Where a run's records go: the structured log, the metrics, the channels."""
+
+    def __init__(self, notifier: Notifier, logger: Logger, metrics: Metrics) -> None:
+        self.notifier = notifier
+        self._logger = logger
+        self._metrics = metrics
+
+    def run_started(self, run_id: str, trigger: str, mode: str) -> None:
+        """Every log record of the run carries its id, trigger and mode."""
+        self._logger.append_keys(run_id=run_id, trigger=trigger, mode=mode)
+
+    def target_failed(self, target: Target, error: UpstreamError) -> TargetError:
+        """Log a target that could not be observed; its entry in the report."""
+        self._logger.error(
+            "target_failed",
+            extra={
+                "region": target.region,
+                "project_id": target.project_id,
+                "error_code": error.error_code,
+                "error": str(error),
+            },
+        )
+        return TargetError(
+            region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
+        )
+
+    def plan_changed(self, expected: str, actual: str | None) -> None:
+        """A pinned apply found another plan."""
+        self._logger.error("plan_changed", extra={"expected_plan_id": expected, "plan_id": actual})
+        self._metrics.add_metric(name="PlanChanged", unit=MetricUnit.Count, value=1)
+
+    def batch_done(self, record: BatchRecord) -> None:
+        """One ``upgrade_batch`` record and its latency; API errors by code."""
+        self._logger.info(
+            "upgrade_batch",
+            extra={
+                "region": record.target.region,
+                "project_id": record.target.project_id,
+                "engine": record.engine,
+                "instance_ids": record.instance_ids,
+                "upgrade_results": record.upgrade_results,
+                "error_code": record.error.error_code if record.error else None,
+                "error": str(record.error) if record.error else None,
+                "confirmed_by_reobservation": record.confirmed_by_reobservation,
+            },
+        )
+        self._metrics.add_metric(name="BatchLatency", unit=MetricUnit.Milliseconds, value=record.duration_ms)
+        if record.error is not None:
+            code = record.error.error_code or type(record.error).__name__
+            count_with_dimensions("ApiErrors", 1, {"error_code": code, "call": "batch_upgrade"})
+
+    def publish(self, report: RunReport, request: RunRequest) -> None:
+        """``run_report`` plus ``run_outcomes`` in parts, the counts as metrics, then the channels."""
+        parts = max(1, -(-len(report.outcomes) // OUTCOMES_PER_RECORD))
+        summary = report.model_dump(mode="json", exclude={"outcomes", "upgrade_results"})
+        self._logger.info("run_report", extra={"run_report": summary, "outcome_parts": parts})
+        for part in range(parts):
+            chunk = report.outcomes[part * OUTCOMES_PER_RECORD : (part + 1) * OUTCOMES_PER_RECORD]
+            outcomes = [outcome.model_dump(mode="json", exclude_none=True) for outcome in chunk]
+            self._logger.info("run_outcomes", extra={"part": part + 1, "parts": parts, "outcomes": outcomes})
+        for kind, count in report.counts.items():
+            self._metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
+        self._metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))
+        for error in report.errors:
+            count_with_dimensions("ApiErrors", 1, {"error_code": error.error_code or "unknown", "call": "observe"})
+        groups = Counter(
+            (o.outcome, o.engine or "unknown", o.reason or o.error_code or o.outcome) for o in report.outcomes
+        )
+        for (kind, engine, reason), count in sorted(groups.items()):
+            count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
+        self.notifier.deliver(report, request.notify)

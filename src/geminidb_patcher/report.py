@@ -1,0 +1,77 @@
+"""The report step: one ``RunReport`` from what the run observed, planned and did."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from geminidb_patcher.models import (
+    OUTCOME_KINDS,
+    Outcome,
+    RunReport,
+    RunRequest,
+    Target,
+    TargetError,
+    Trigger,
+    TriggerSource,
+)
+from geminidb_patcher.reconcile.budget import settle
+from geminidb_patcher.reconcile.plan import Plan
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything one run produced, before it is a report."""
+
+    run_id: str
+    trigger: Trigger
+    source: TriggerSource | None
+    request: RunRequest
+    started_at: datetime
+    targets: list[Target]
+    errors: list[TargetError]
+    plan: Plan | None
+    outcomes: list[Outcome]
+    upgrade_results: list[dict[str, Any]]
+
+
+def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) -> list[str]:
+    """What the reader of the report should know that no outcome says."""
+    found = []
+    if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
+        found.append("Duplicate instance_ids were removed.")
+    if request.targets and len(set(request.targets)) != len(request.targets):
+        found.append("Duplicate targets were removed.")
+    if isinstance(request.notify, list):
+        unknown = sorted(set(request.notify) - set(channels))
+        if unknown:
+            found.append(f"notify names channels that are not configured: {', '.join(unknown)}.")
+    if budget_spent:
+        found.append("The error budget is spent: nothing more is submitted until an operator acts.")
+    return found
+
+
+def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[str]) -> RunReport:
+    """The ``RunReport``: counts per outcome, the rollout with this run's errors settled, notes."""
+    counts = Counter(outcome.outcome for outcome in record.outcomes)
+    rollout = settle(record.plan.rollout, record.outcomes) if record.plan else None
+    return RunReport(
+        run_id=record.run_id,
+        trigger=record.trigger,
+        mode=record.request.mode,
+        started_at=record.started_at,
+        finished_at=finished_at,
+        targets=record.targets,
+        counts={kind: counts.get(kind, 0) for kind in OUTCOME_KINDS},
+        outcomes=record.outcomes,
+        upgrade_results=record.upgrade_results,
+        errors=record.errors,
+        notes=notes(record.request, channels, bool(rollout and rollout.error_budget_exhausted)),
+        plan_id=record.plan.plan_id if record.plan else None,
+        rollout=rollout,
+        jobs=list(record.plan.jobs) if record.plan else [],
+        source=record.source,
+    )

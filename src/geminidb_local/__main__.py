@@ -21,13 +21,12 @@ from geminidb_local.environment import (
     channel_environment,
     new_webhook_secret,
     simulator_environment,
-    simulator_runtime,
+    simulator_wiring,
 )
 from geminidb_local.gateway_server import LocalGateway
-from geminidb_local.lambda_shim import LocalContext, signed_run_event
+from geminidb_local.lambda_shim import LocalContext, is_http_event, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
 from geminidb_patcher.errors import InvalidRunRequestError
-from geminidb_patcher.handler import is_http_event, make_handler
 from geminidb_patcher.webhook_auth import sign_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +90,7 @@ def demo() -> int:
         environ = simulator_environment(simulator, webhook_secret=webhook_secret)
         environ.pop("NOTIFY_WEBHOOK_URL")
         environ |= channel_environment(simulator)
-        handler = make_handler(environ, simulator_runtime(simulator, environ))
+        handler = make_handler(environ, simulator_wiring(simulator, environ))
         all_ids = {item["id"] for item in simulator.fleet.instances}
         print(
             f"Simulator: {simulator.base_url}, {len(all_ids)} instances "

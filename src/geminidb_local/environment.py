@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
+from geminidb_patcher.wiring import Wiring
 
 
 def new_webhook_secret() -> str:
@@ -35,9 +35,9 @@ def simulator_environment(simulator: Simulator, *, webhook_secret: str, notify_c
     }
 
 
-def simulator_runtime(simulator: Simulator, environ: Mapping[str, str]) -> Runtime:
-    """A runtime whose clock is the simulator's, so windows, bake times and job ages agree with it."""
-    return Runtime(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now)
+def simulator_wiring(simulator: Simulator, environ: Mapping[str, str]) -> Wiring:
+    """A wiring whose clock is the simulator's, so windows, bake times and job ages agree with it."""
+    return Wiring(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now)
 
 
 def channel_environment(simulator: Simulator) -> dict[str, str]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from geminidb_patcher.handler import Handler, make_scheduled_handler, make_webhook_handler
 from geminidb_patcher.webhook_auth import sign_headers
+from geminidb_patcher.wiring import Wiring
 
 
 @dataclass
@@ -88,3 +91,22 @@ def signed_run_event(
         **sign_headers(secret, msg_id or f"msg_{uuid.uuid4().hex}", int(time.time()), body),
     }
     return http_api_event(method, path, body, headers)
+
+
+def is_http_event(event: Mapping[str, Any]) -> bool:
+    """API Gateway HTTP API payload v2 events carry ``version`` 2.0 and a ``requestContext``."""
+    return event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)
+
+
+def make_handler(environ: Mapping[str, str], wiring: Wiring | None = None) -> Handler:
+    """One callable for both functions, for local tools and tests: it routes by the event's shape.
+
+    In Lambda each function has its own handler and never guesses; a local runner serves both from one process.
+    """
+    scheduled = make_scheduled_handler(environ, wiring)
+    webhook = make_webhook_handler(environ, wiring)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return webhook(event, context) if is_http_event(event) else scheduled(event, context)
+
+    return handler

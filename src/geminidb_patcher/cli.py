@@ -33,8 +33,8 @@ from geminidb_patcher.models import MAX_JOB_HISTORY, RunReport, RunRequest
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
+from geminidb_patcher.wiring import Wiring
 
 __all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
 CLI_PREFIXES = {EXIT_USAGE: "invalid request", EXIT_CONFIG: "configuration", EXIT_PROBLEMS: "Huawei Cloud API"}
@@ -203,17 +203,17 @@ def _exit_for(report: RunReport) -> int:
 
 
 class Cli:
-    """One command against a runtime; input, output and the confirmation prompt are injectable for tests."""
+    """One command against a wiring; input, output and the confirmation prompt are injectable for tests."""
 
     def __init__(
         self,
-        runtime: Runtime,
+        wiring: Wiring,
         *,
         out: TextIO,
         err: TextIO,
         confirm: Callable[[str], bool],
     ) -> None:
-        self._runtime = runtime
+        self._wiring = wiring
         self._out = out
         self._err = err
         self._confirm = confirm
@@ -266,22 +266,22 @@ class Cli:
                 )
             self._err.write(line + "\n")
 
-        patcher = self._runtime.patcher(on_batch=report_batch if progress else None)
+        patcher = self._wiring.patcher(on_batch=report_batch if progress else None)
         return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}"))
 
     def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
         """Running upgrade jobs, and those started within ``lookback``."""
         chosen = _targets(targets or []) or (
-            [self._runtime.settings.default_target.model_dump()] if self._runtime.settings.default_target else []
+            [self._wiring.settings.default_target.model_dump()] if self._wiring.settings.default_target else []
         )
         if not chosen:
             raise NoTargetError(NO_TARGET)
         request = RunRequest.model_validate({"targets": chosen})
         rows: list[dict[str, Any]] = []
         assert request.targets is not None
-        now = self._runtime.clock()
+        now = self._wiring.clock()
         for target in request.targets:
-            for job in observed_jobs(self._runtime.client(target), now, lookback)[0]:
+            for job in observed_jobs(self._wiring.client(target), now, lookback)[0]:
                 rows.append(
                     {
                         "region": target.region,
@@ -334,7 +334,7 @@ def main(
     argv: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
     *,
-    runtime: Runtime | None = None,
+    wiring: Wiring | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
     confirm: Callable[[str], bool] = _ask,
@@ -349,13 +349,13 @@ def main(
     logs: TextIO = err if args.verbose else io.StringIO()
     with contextlib.redirect_stdout(logs), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish": not the operator's concern
-        return _main(args, environ, runtime, out, err, confirm)
+        return _main(args, environ, wiring, out, err, confirm)
 
 
 def _main(
     args: argparse.Namespace,
     environ: Mapping[str, str] | None,
-    runtime: Runtime | None,
+    wiring: Wiring | None,
     out: TextIO,
     err: TextIO,
     confirm: Callable[[str], bool],
@@ -368,7 +368,7 @@ def _main(
             )
             return EXIT_USAGE
         cli = Cli(
-            runtime or Runtime.from_environ(environ if environ is not None else os.environ),
+            wiring or Wiring.from_environ(environ if environ is not None else os.environ),
             out=out,
             err=err,
             confirm=confirm,

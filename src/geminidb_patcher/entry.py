@@ -1,7 +1,7 @@
-"""What the entry point does once an event arrives: parse it, build the runtime, run, answer.
+"""What the entry point does once an event arrives: parse it, build the wiring, run, answer.
 
 Kept apart from ``handler`` so that the Lambda init phase imports only the logger and metrics; the models,
-the runtime and (for webhook calls) the HTTP resolver load on the first invocation that needs them.
+the wiring and (for webhook calls) the HTTP resolver load on the first invocation that needs them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from geminidb_patcher.models import (
     TriggerSource,
 )
 from geminidb_patcher.problems import describe_problems
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import logger, metrics
+from geminidb_patcher.wiring import Wiring
 
 if TYPE_CHECKING:
     from geminidb_patcher.http_api import WebhookApi
@@ -110,28 +110,28 @@ def parse_direct(event: dict[str, Any]) -> tuple[RunRequest, TriggerSource | Non
     )
 
 
-class Engine:
-    """The runtime and the webhook resolver of one container, built on first use."""
+class App:
+    """The function's application object: the wiring and the webhook resolver of one container, built on first use."""
 
-    def __init__(self, environ: Mapping[str, str], runtime: Runtime | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str], wiring: Wiring | None = None) -> None:
         self._environ = environ
-        self._runtime = runtime
+        self._wiring = wiring
 
     @functools.cached_property
-    def runtime(self) -> Runtime:
+    def wiring(self) -> Wiring:
         """Settings, secrets, HTTP session and clients, validated once per container."""
-        return self._runtime or Runtime.from_environ(self._environ)
+        return self._wiring or Wiring.from_environ(self._environ)
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """One run (the patcher enforces this deployment's request limits)."""
-        return self.runtime.patcher().run(request, context)
+        return self.wiring.patcher().run(request, context)
 
     @functools.cached_property
     def http_app(self) -> WebhookApi:
         """The webhook resolver; only webhook calls load it."""
         from geminidb_patcher.http_api import WebhookApi
 
-        settings = self.runtime.settings
+        settings = self.wiring.settings
         return WebhookApi(
             self.run,
             self.webhook_secrets,
@@ -142,7 +142,7 @@ class Engine:
 
     def webhook_secrets(self) -> list[str]:
         """The well-formed webhook secrets; a malformed one is logged by position (never its value) and skipped."""
-        values = self.runtime.secret_values()
+        values = self.wiring.secret_values()
         malformed, configured = values.malformed_webhook_secrets()
         if malformed:
             logger.error(

@@ -1,6 +1,7 @@
-"""The Lambda entry point for every trigger: schedule, direct invocation and the HTTP webhook.
+"""The Lambda entry points, one per SAM function: ``scheduled_handler`` and ``webhook_handler``.
 
-Init imports only the logger and the metrics; everything else loads on the first invocation (see ``entry``).
+Each is thin: init imports only the logger and the metrics, and the first invocation builds the one ``App``
+(``entry``) that the function keeps for the container's life. No handler guesses what kind of event it got.
 """
 
 from __future__ import annotations
@@ -13,37 +14,48 @@ from typing import TYPE_CHECKING, Any
 from geminidb_patcher.telemetry import logger, metrics
 
 if TYPE_CHECKING:
-    from geminidb_patcher.entry import Engine
-    from geminidb_patcher.runtime import Runtime
+    from geminidb_patcher.entry import App
+    from geminidb_patcher.wiring import Wiring
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 """Any object with the attributes of a Lambda context will do (the local runner passes its own)."""
 
 
-def is_http_event(event: Mapping[str, Any]) -> bool:
-    """API Gateway HTTP API payload v2 events carry ``version`` 2.0 and a ``requestContext``."""
-    return event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)
-
-
-def make_handler(environ: Mapping[str, str], runtime: Runtime | None = None) -> Handler:
-    """Build the entry point; the engine is built on first use and kept for the container's life."""
-
+def _lazy_app(environ: Mapping[str, str], wiring: Wiring | None) -> Callable[[], App]:
     @functools.cache
-    def engine() -> Engine:
-        from geminidb_patcher.entry import Engine
+    def app() -> App:
+        from geminidb_patcher.entry import App
 
-        return Engine(environ, runtime)
+        return App(environ, wiring)
+
+    return app
+
+
+def make_scheduled_handler(environ: Mapping[str, str], wiring: Wiring | None = None) -> Handler:
+    """The scheduled function's handler: the event is a RunRequest, or an EventBridge schedule's envelope."""
+    app = _lazy_app(environ, wiring)
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if is_http_event(event):
-            logger.set_correlation_id(event["requestContext"].get("requestId"))
-            resolved: dict[str, Any] = engine().http_app.resolve(event, context)
-            return resolved
-        return engine().direct(event, context)
+        return app().direct(event, context)
 
     return handler
 
 
-lambda_handler = make_handler(os.environ)
+def make_webhook_handler(environ: Mapping[str, str], wiring: Wiring | None = None) -> Handler:
+    """The webhook function's handler: an API Gateway HTTP API (payload v2) event."""
+    app = _lazy_app(environ, wiring)
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+        resolved: dict[str, Any] = app().http_app.resolve(event, context)
+        return resolved
+
+    return handler
+
+
+scheduled_handler = make_scheduled_handler(os.environ)
+webhook_handler = make_webhook_handler(os.environ)

@@ -18,8 +18,8 @@ PROBE = "{body}; import re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/sel
 """Peak RSS from ``VmHWM``: unlike ``ru_maxrss`` it starts afresh at exec, so the parent's size never leaks in."""
 SUBJECT = "import geminidb_patcher.handler"
 FIRST_CALL = (
-    "import geminidb_patcher.handler; from geminidb_patcher.entry import Engine; "
-    "e = Engine({'HUAWEICLOUD_REGION': 'ap-southeast-1', 'HUAWEICLOUD_SDK_PROJECT_ID': '0' * 32}); e.runtime; "
+    "import geminidb_patcher.handler; from geminidb_patcher.entry import App; "
+    "e = App({'HUAWEICLOUD_REGION': 'ap-southeast-1', 'HUAWEICLOUD_SDK_PROJECT_ID': '0' * 32}); e.wiring; "
     "from geminidb_patcher.entry import parse_direct; parse_direct({'mode': 'plan'})"
 )
 """Init plus what the first scheduled invocation loads before its first API call (models, runtime, service)."""

@@ -26,7 +26,7 @@ request = {"mode": mode, "window": "anytime", "max_in_flight": "100%", "max_erro
 sink = io.StringIO() if variant == "full" else open(os.devnull, "w")
 if variant == "full":
     from geminidb_local.lambda_shim import LocalContext
-    from geminidb_patcher.handler import make_handler
+    from geminidb_local.lambda_shim import make_handler
     with contextlib.redirect_stdout(open(os.devnull, "w")):
         report = make_handler(os.environ)(request, LocalContext(timeout_ms=3_600_000))
     size = len(json.dumps(report))
@@ -38,8 +38,8 @@ else:
     from geminidb_patcher.reconcile.budget import ErrorBudget
     from geminidb_patcher.reconcile.observe import observe
     from geminidb_patcher.reconcile.plan import Policy, plan
-    from geminidb_patcher.runtime import Runtime
-    runtime = Runtime.from_environ(os.environ)
+    from geminidb_patcher.wiring import Wiring
+    runtime = Wiring.from_environ(os.environ)
     target = runtime.settings.default_target
     port = runtime.client(target)
     parsed = RunRequest.model_validate(request)

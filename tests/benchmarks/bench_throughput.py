@@ -15,9 +15,8 @@ import random
 import time
 from typing import Any
 
-from geminidb_local.lambda_shim import LocalContext
+from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator.fleet import instance_id
-from geminidb_patcher.handler import make_handler
 
 try:
     from tests.benchmarks.remote_simulator import calls_per_route, environment, remote_simulator

@@ -12,13 +12,13 @@ import pytest
 import requests
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext
+from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.handler import Handler, make_handler
+from geminidb_patcher.handler import Handler
 from geminidb_patcher.notify.base import NotificationError, Sender
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
+from geminidb_patcher.wiring import Wiring
 from tests.functional.conftest import fleet_document
 
 SECRET = new_webhook_secret()
@@ -103,7 +103,7 @@ def test_a_submission_that_never_shows_a_job_is_failed_as_unconfirmed() -> None:
         environ = simulator_environment(sim, webhook_secret=SECRET)
         environ.pop("NOTIFY_WEBHOOK_URL")
         pauses: list[float] = []
-        runtime = Runtime(load_settings(environ), EnvironmentSecrets(environ), sleep=pauses.append)
+        runtime = Wiring(load_settings(environ), EnvironmentSecrets(environ), sleep=pauses.append)
         report = make_handler(environ, runtime)({"mode": "apply", "window": "anytime"}, LocalContext())
         (outcome,) = report["outcomes"]
         assert outcome["outcome"] == "failed"

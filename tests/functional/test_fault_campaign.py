@@ -9,12 +9,11 @@ from collections import Counter
 from typing import Any
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext
+from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.handler import make_handler
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
+from geminidb_patcher.wiring import Wiring
 from tests.conftest import make_instance
 
 SCENARIOS = 500
@@ -95,7 +94,7 @@ def scenario(number: int, planned: Counter[str]) -> tuple[list[str], int]:
         planned.update(label(fault) for fault in faults)
         sim.state.faults.add(*faults)
         before = set(sim.state.backend.instances)
-        runtime = Runtime(load_settings(environ), EnvironmentSecrets(environ), sleep=lambda seconds: None)
+        runtime = Wiring(load_settings(environ), EnvironmentSecrets(environ), sleep=lambda seconds: None)
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):

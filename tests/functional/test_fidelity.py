@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_runtime
-from geminidb_local.lambda_shim import LocalContext
+from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
+from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION, instance_id
-from geminidb_patcher.handler import Handler, make_handler
+from geminidb_patcher.handler import Handler
 from geminidb_patcher.huawei.client import huawei_time
 
 SECRET = new_webhook_secret()
@@ -29,7 +29,7 @@ def handler_for(simulator: Simulator, **environ: str) -> Handler:
     env = simulator_environment(simulator, webhook_secret=SECRET)
     env.pop("NOTIFY_WEBHOOK_URL")
     env.update(environ)
-    return make_handler(env, simulator_runtime(simulator, env))
+    return make_handler(env, simulator_wiring(simulator, env))
 
 
 def fleet(count: int = 6, engines: tuple[str, ...] = ("cassandra",), seed: int = 3, **extra: Any) -> dict[str, Any]:

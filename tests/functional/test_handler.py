@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext, http_api_event, signed_run_event
+from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
 from geminidb_local.simulator import Fault, Simulator, demo_fleet
 from geminidb_patcher.errors import InvalidRunRequestError
-from geminidb_patcher.handler import make_handler
 from tests.conftest import load_event, make_instance
 
 SECRET = new_webhook_secret()

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
+from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.cli import main as cli_main
-from geminidb_patcher.handler import make_handler
 from tests.conftest import EVENTS
 from tests.functional.conftest import fleet_document
 

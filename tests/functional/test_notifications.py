@@ -13,9 +13,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from geminidb_local.environment import channel_environment, new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext, signed_run_event
+from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.handler import make_handler
 from geminidb_patcher.notify.dispatch import NotificationsFailedError
 from tests.conftest import make_instance
 from tests.functional.conftest import secrets_extension

@@ -15,15 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_runtime
-from geminidb_local.lambda_shim import LocalContext, signed_run_event
+from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
+from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import current_window, instance_id
 from geminidb_patcher.errors import PlanChangedError
-from geminidb_patcher.handler import Handler, make_handler
+from geminidb_patcher.handler import Handler
 from geminidb_patcher.models import RunRequest
-from geminidb_patcher.runtime import Runtime
 from geminidb_patcher.service import RunContext
+from geminidb_patcher.wiring import Wiring
 
 SECRET = new_webhook_secret()
 MAX_IN_FLIGHT = 40
@@ -57,7 +57,7 @@ def rollout_fleet(count: int, seed: int, now: Any, **extra: Any) -> dict[str, An
 def handler_for(simulator: Simulator) -> Handler:
     environ = simulator_environment(simulator, webhook_secret=SECRET)
     environ.pop("NOTIFY_WEBHOOK_URL")
-    return make_handler(environ, simulator_runtime(simulator, environ))
+    return make_handler(environ, simulator_wiring(simulator, environ))
 
 
 def scheduled(request: dict[str, Any], number: int) -> dict[str, Any]:
@@ -211,7 +211,7 @@ def test_property_repeated_or_overlapping_runs_never_create_a_second_job(
     with Simulator(document) as sim:
         environ = simulator_environment(sim, webhook_secret=SECRET)
         environ.pop("NOTIFY_WEBHOOK_URL")
-        runtime: Runtime = simulator_runtime(sim, environ)
+        runtime: Wiring = simulator_wiring(sim, environ)
         errors: list[BaseException] = []
 
         def run(name: str, number: int) -> None:

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext, http_api_event
+from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.handler import Handler, make_handler
+from geminidb_patcher.handler import Handler
 from geminidb_patcher.webhook_auth import sign_headers
 from tests.functional.conftest import fleet_document
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from geminidb_local.lambda_shim import is_http_event
 from geminidb_patcher.entry import parse_direct
 from geminidb_patcher.errors import InvalidRunRequestError
-from geminidb_patcher.handler import is_http_event
 from geminidb_patcher.models import RunRequest
 from tests.conftest import EVENTS, load_event
 

@@ -1,4 +1,4 @@
-"""The composition root: settings, one HTTP session, secrets, clients and the patcher, built once."""
+"""The composition root (the wiring): settings, one HTTP session, secrets, clients and the patcher, built once."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def secret_source(settings: Settings, environ: Mapping[str, str], session: reque
     return EnvironmentSecrets(environ)
 
 
-class Runtime:
+class Wiring:
     """Long-lived objects of one container; per-run objects are made from them on demand."""
 
     def __init__(
@@ -79,7 +79,7 @@ class Runtime:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Runtime:
+    def from_environ(cls, environ: Mapping[str, str]) -> Wiring:
         """Validate the environment and wire everything from it."""
         settings = load_settings(environ)
         session = requests.Session()

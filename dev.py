@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|lint|bench``."""
+"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|quick|lint|bench``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _sync(uv: list[str]) -> None:
 
 def main(argv: list[str]) -> int:
     """Run one command."""
-    commands = ("demo", "test", "lint", "bench")
+    commands = ("demo", "test", "quick", "lint", "bench")
     if len(argv) < 1 or argv[0] not in commands:
         print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)
         return 2
@@ -52,6 +52,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "demo":
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
+        elif command == "quick":  # the developer's loop: everything but the slow campaigns and the artifact
+            _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-q", "-m", "not slow and not artifact", *extra)
         elif command == "bench":
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "tests.benchmarks.run", *extra)
         elif command == "test":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION
@@ -35,9 +36,11 @@ def simulator_environment(simulator: Simulator, *, webhook_secret: str, notify_c
     }
 
 
-def simulator_wiring(simulator: Simulator, environ: Mapping[str, str]) -> Wiring:
+def simulator_wiring(
+    simulator: Simulator, environ: Mapping[str, str], sleep: Callable[[float], None] = time.sleep
+) -> Wiring:
     """A wiring whose clock is the simulator's, so windows, bake times and job ages agree with it."""
-    return Wiring(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now)
+    return Wiring(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now, sleep=sleep)
 
 
 def channel_environment(simulator: Simulator) -> dict[str, str]:

@@ -39,7 +39,7 @@ def snapshot(count: int) -> FleetSnapshot:
         )
         for n in range(count)
     )
-    return FleetSnapshot(TARGET, NOW, views)
+    return FleetSnapshot(TARGET, views)
 
 
 def cpu_ms(action: object, repeat: int) -> float:

@@ -66,6 +66,7 @@ def closed_port() -> str:
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
+@pytest.mark.slow
 def test_many_unreachable_targets_end_before_the_deadline_naming_each_host(silent_host: str) -> None:
     regions = [f"xx-test-{n}" for n in range(1, 20)]
     refused = closed_port()

@@ -8,6 +8,8 @@ import random
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator
@@ -15,6 +17,8 @@ from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
 from geminidb_patcher.wiring import Wiring
 from tests.conftest import make_instance
+
+pytestmark = pytest.mark.slow
 
 SCENARIOS = 500
 SEED = 20261127

@@ -26,10 +26,11 @@ SUBMIT_ROUTE = "POST /instances/db-upgrade"
 
 
 def handler_for(simulator: Simulator, **environ: str) -> Handler:
+    """The real handler on the simulator's clock; its pauses (retries, re-reading jobs) return at once."""
     env = simulator_environment(simulator, webhook_secret=SECRET)
     env.pop("NOTIFY_WEBHOOK_URL")
     env.update(environ)
-    return make_handler(env, simulator_wiring(simulator, env))
+    return make_handler(env, simulator_wiring(simulator, env, sleep=lambda seconds: None))
 
 
 def fleet(count: int = 6, engines: tuple[str, ...] = ("cassandra",), seed: int = 3, **extra: Any) -> dict[str, Any]:

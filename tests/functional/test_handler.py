@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
 from geminidb_local.simulator import Fault, Simulator, demo_fleet
 from geminidb_patcher.errors import InvalidRunRequestError
@@ -225,9 +225,13 @@ def test_ambiguous_batch_failure_is_resolved_by_reobservation(handler: Any, demo
     assert report["counts"]["submitted"] == 12 and report["counts"]["failed"] == 0
 
 
-def test_batch_5xx_without_acceptance_is_failed_not_retried(handler: Any, demo_simulator: Simulator) -> None:
+def test_batch_5xx_without_acceptance_is_failed_not_retried(demo_simulator: Simulator) -> None:
     demo_simulator.state.faults.add(Fault("POST /instances/db-upgrade", "status", status=500))
+    environ = simulator_environment(demo_simulator, webhook_secret=SECRET)
+    pauses: list[float] = []  # re-reading the jobs waits 1, 2, 4, 8 s; here it need not
+    handler = make_handler(environ, simulator_wiring(demo_simulator, environ, sleep=pauses.append))
     report = handler({"mode": "apply", "selector": {"engines": ["influxdb"]}, "max_in_flight": "100%"}, LocalContext())
+    assert pauses == [1.0, 2.0, 4.0, 8.0]
     failed = [o for o in report["outcomes"] if o["outcome"] == "failed"]
     assert len(failed) == 6 and {o["error_code"] for o in failed} == {"DBS.200998"}
     assert len([e for e in demo_simulator.exchanges if e.method == "POST"]) == 1

@@ -188,6 +188,7 @@ _header_lines = st.lists(
 _bodies = st.binary(max_size=300) | st.just(b'{"mode": "apply"}')
 
 
+@pytest.mark.slow
 @settings(
     max_examples=SWEEP_REQUESTS,
     deadline=None,
@@ -233,6 +234,7 @@ _cli_args = st.lists(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(
     max_examples=SWEEP_COMMANDS,
     deadline=None,

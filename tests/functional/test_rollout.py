@@ -73,6 +73,7 @@ def quietly(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
         return handler(event, LocalContext(timeout_ms=60_000))
 
 
+@pytest.mark.slow
 def test_rollout_of_210_instances_in_three_waves_converges_in_order_within_limits() -> None:
     # GIVEN 210 instances, three waves, two window slots, and an hourly-ish schedule
     with Simulator(rollout_fleet(210, 1, now=datetime.now(UTC))) as sim:
@@ -198,6 +199,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=st.lists(_action, min_size=1, max_size=12), seed=st.integers(0, 10**6))
 def test_property_repeated_or_overlapping_runs_never_create_a_second_job(

@@ -22,6 +22,8 @@ from geminidb_patcher.handler import Handler
 from geminidb_patcher.webhook_auth import sign_headers
 from tests.functional.conftest import fleet_document
 
+pytestmark = pytest.mark.slow
+
 SECRET = new_webhook_secret()
 EXAMPLES = 2000
 _ids = st.one_of(

@@ -53,7 +53,12 @@ def snapshot(
         JobView(job_id, instance, "", "Running", NOW - timedelta(minutes=5), None, "40%", "")
         for instance, job_id in (running or {}).items()
     )
-    return FleetSnapshot(target, NOW, views, jobs + running_jobs, scheduled or {}, tagged or {})
+    return FleetSnapshot(target, views, jobs + running_jobs, scheduled or {}, tagged or {})
+
+
+def skipped(result: Plan) -> list[Any]:
+    """The holds that are ``skipped``."""
+    return [hold for hold in result.holds if hold.outcome == "skipped"]
 
 
 def plan_of(
@@ -86,7 +91,7 @@ def test_plan_skips_each_precheck_with_its_reason() -> None:
     # WHEN planning explicit IDs, one of them unknown
     result = plan_of(snap, RunRequest(instance_ids=[i["id"] for i in fleet] + [missing], max_in_flight="100%"))
     # THEN each skip has its machine reason and a sentence
-    reasons = {skip.instance.name if skip.instance else skip.instance_id: skip.reason for skip in result.skips}
+    reasons = {skip.instance.name if skip.instance else skip.instance_id: skip.reason for skip in skipped(result)}
     assert reasons == {
         "mongo": "unsupported_engine",
         "abnormal": "status_abnormal",
@@ -96,7 +101,7 @@ def test_plan_skips_each_precheck_with_its_reason() -> None:
         "patched": "no_patch_available",
         missing: "not_found",
     }
-    assert all(skip.detail.endswith(".") for skip in result.skips)
+    assert all(skip.detail.endswith(".") for skip in skipped(result))
     assert [b.instance_ids for b in result.batches] == [[fleet[6]["id"]]]
 
 
@@ -110,7 +115,7 @@ def test_plan_selector_filters_by_engine_name_and_exclusions() -> None:
     ]
     request = RunRequest(selector=Selector(engines=["redis"], name="*orders", exclude_ids=[fleet[3]["id"]]))
     result = plan_of(snapshot(fleet), request)
-    assert not result.skips
+    assert not skipped(result)
     assert [b.instance_ids for b in result.batches] == [[fleet[0]["id"]]]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from geminidb_patcher.models import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.reconcile.plan import plan
+from geminidb_patcher.reconcile.reasons import is_reason
 from geminidb_patcher.reconcile.snapshot import tag_filter
 from tests.conftest import make_instance
 from tests.unit.test_plan import NOW, job, plan_of, snapshot
@@ -58,6 +59,7 @@ def test_every_reason_has_its_outcome_kind_and_its_sentence() -> None:
     request = RunRequest(max_in_flight=2, max_errors=1, window="instance")
     result = plan_of(snapshot(items, jobs=jobs), request, trigger="schedule")
     holds = {h.instance.name if h.instance else h.instance_id: (h.outcome, h.reason, h.detail) for h in result.holds}
+    assert all(is_reason(reason) for reason in HOLD_KINDS) and all(is_reason(h.reason) for h in result.holds)
     assert holds == {
         "a-status": ("skipped", "status_unknown", "Status is ''; patching needs 'normal'."),
         "b-node": (

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from geminidb_patcher.models import SUPPORTED_ENGINES, Selector
+from geminidb_patcher.reconcile.reasons import SkipReason, status_reason
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, tag_filter
 from geminidb_patcher.reconcile.windows import (
     DailyWindow,
@@ -61,7 +62,7 @@ def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView
             f"Engine '{instance.engine}' cannot be patched by the batch API (only Cassandra, Influx, Redis).",
         )
     if instance.status != "normal":
-        return f"status_{instance.status or 'unknown'}", f"Status is '{instance.status}'; patching needs 'normal'."
+        return status_reason(instance.status), f"Status is '{instance.status}'; patching needs 'normal'."
     if instance.abnormal_parts:
         return "abnormal_node", f"Not every node is healthy ({', '.join(instance.abnormal_parts)})."
     job = snapshot.running_upgrades.get(instance.id)
@@ -86,7 +87,7 @@ def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView
     return None
 
 
-def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> tuple[str, str] | None:
+def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> tuple[SkipReason, str] | None:
     """An instance whose last upgrade failed is not retried by itself; naming it in ``instance_ids`` retries it."""
     if explicit or last_job is None or last_job.status != "Failed":
         return None
@@ -107,7 +108,7 @@ class PeerState:
     upgrading: bool
 
 
-def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[str, str] | None:
+def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[SkipReason, str] | None:
     """One side at a time: of a dual-active pair, the side with the lower ID goes first, the other waits."""
     peer_id = instance.dr_peer_id
     if instance.pair != "dual_active" or instance.id < peer_id:
@@ -129,7 +130,7 @@ def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) ->
     return None
 
 
-def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[str, str] | None:
+def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[SkipReason, str] | None:
     """Standby first: a DR primary waits until its standby is patched and idle."""
     if instance.pair == "dual_active":
         return dual_active_check(instance, peers)

@@ -106,7 +106,6 @@ def observe(
         tagged = {key: frozenset(read.result()) for key, read in tag_reads.items()}
     return FleetSnapshot(
         target=target,
-        observed_at=now,
         instances=instances,
         jobs=jobs,
         scheduled_upgrades=scheduled,

@@ -95,11 +95,6 @@ class Plan:
     rollout: Rollout
     jobs: tuple[JobRecord, ...] = ()
 
-    @property
-    def skips(self) -> tuple[Hold, ...]:
-        """The holds that are ``skipped``."""
-        return tuple(hold for hold in self.holds if hold.outcome == "skipped")
-
 
 @dataclass(frozen=True)
 class _Candidate:

@@ -202,7 +202,6 @@ class FleetSnapshot:
     """Instances, upgrade jobs, pending scheduled upgrades and tag matches of one target."""
 
     target: Target
-    observed_at: datetime
     instances: tuple[InstanceView, ...]
     jobs: tuple[JobView, ...] = ()
     """Upgrade jobs: every running one, and the others started within the rollout's lookback."""

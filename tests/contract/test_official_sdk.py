@@ -59,7 +59,7 @@ from tests.contract.sdk_models import (
     smn_client,
     smn_model,
 )
-from tests.functional.conftest import Sleeps, make_client
+from tests.helpers import Sleeps, make_client
 from tests.reports import failing_run, large_run, small_run
 
 NOW = datetime.now(UTC)

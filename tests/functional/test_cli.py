@@ -16,7 +16,7 @@ import pytest
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_patcher.cli import EXIT_ABORTED, EXIT_CONFIG, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_PROBLEMS, EXIT_USAGE, main
-from tests.functional.conftest import fleet_document
+from tests.helpers import fleet_document
 
 
 @pytest.fixture

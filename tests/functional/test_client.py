@@ -13,8 +13,7 @@ from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
 from geminidb_patcher.huawei.errors import ApiError, AuthenticationError, ServerError, ThrottledError, TransportError
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
-from tests.conftest import make_instance
-from tests.functional.conftest import Sleeps, fleet_document, make_client, utc_now
+from tests.helpers import Sleeps, fleet_document, make_client, make_instance, utc_now
 
 
 @pytest.mark.fleet(fleet_document(count=250))

@@ -19,7 +19,7 @@ from geminidb_patcher.notify.base import NotificationError, Sender
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
 from geminidb_patcher.wiring import Wiring
-from tests.functional.conftest import fleet_document
+from tests.helpers import fleet_document
 
 SECRET = new_webhook_secret()
 PROJECT = "0123456789abcdef0123456789abcdef"

@@ -16,7 +16,7 @@ from geminidb_local.simulator import Fault, Simulator
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
 from geminidb_patcher.wiring import Wiring
-from tests.conftest import make_instance
+from tests.helpers import make_instance
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
 from geminidb_local.simulator import Fault, Simulator, demo_fleet
 from geminidb_patcher.errors import InvalidRunRequestError
-from tests.conftest import load_event, make_instance
+from tests.helpers import load_event, make_instance
 
 SECRET = new_webhook_secret()
 

@@ -18,7 +18,7 @@ from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.webhook_auth import sign_headers
-from tests.functional.conftest import fleet_document
+from tests.helpers import fleet_document
 
 SECRET = new_webhook_secret()
 OTHER = new_webhook_secret()

@@ -23,8 +23,7 @@ from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.cli import main as cli_main
-from tests.conftest import EVENTS
-from tests.functional.conftest import fleet_document
+from tests.helpers import EVENTS, fleet_document
 
 SECRET = new_webhook_secret()
 SWEEP_REQUESTS = 300

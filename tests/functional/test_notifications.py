@@ -16,8 +16,7 @@ from geminidb_local.environment import channel_environment, new_webhook_secret, 
 from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.notify.dispatch import NotificationsFailedError
-from tests.conftest import make_instance
-from tests.functional.conftest import secrets_extension
+from tests.helpers import make_instance, secrets_extension
 
 SECRET = new_webhook_secret()
 FEISHU_SECRET = "feishu-signing-secret-0001"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from geminidb_patcher.secrets import ExtensionSecrets, SecretsError
-from tests.functional.conftest import secrets_extension
+from tests.helpers import secrets_extension
 
 SECRET = {
     "HUAWEICLOUD_SDK_AK": "AKEXAMPLE",

@@ -12,7 +12,7 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.handler import Handler
-from tests.functional.conftest import fleet_document
+from tests.helpers import fleet_document
 
 SECRET = new_webhook_secret()
 APPLY = json.dumps({"mode": "apply", "window": "anytime", "max_in_flight": "100%"}).encode()

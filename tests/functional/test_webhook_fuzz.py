@@ -20,7 +20,7 @@ from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handle
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.handler import Handler
 from geminidb_patcher.webhook_auth import sign_headers
-from tests.functional.conftest import fleet_document
+from tests.helpers import fleet_document
 
 pytestmark = pytest.mark.slow
 

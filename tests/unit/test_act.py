@@ -13,8 +13,7 @@ from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import UpgradeResult
 from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
-from tests.conftest import make_instance
-from tests.unit.test_plan import NOW, TARGET
+from tests.helpers import NOW, TARGET, make_instance
 
 
 class RejectingPort:

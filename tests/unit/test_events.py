@@ -11,7 +11,7 @@ from geminidb_local.lambda_shim import is_http_event
 from geminidb_patcher.entry import parse_direct
 from geminidb_patcher.errors import InvalidRunRequestError
 from geminidb_patcher.models import RunRequest
-from tests.conftest import EVENTS, load_event
+from tests.helpers import EVENTS, load_event
 
 VALID_DIRECT = [
     "schedule-plan.json",

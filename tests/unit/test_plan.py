@@ -3,75 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geminidb_local.simulator.fleet import complete_instance, instance_id
-from geminidb_patcher.models import RunRequest, Selector, Target
-from geminidb_patcher.reconcile.plan import Plan, Policy, plan
-from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, with_dr_role
-from tests.conftest import make_instance
-
-TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
-NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
-
-
-def job(
-    instance: dict[str, Any], status: str, started: datetime, ended: datetime | None = None, **extra: Any
-) -> JobView:
-    """An upgrade job of ``instance``."""
-    return JobView(
-        id=extra.get("id", f"job-{instance['id'][:6]}-{started:%H%M%S}"),
-        instance_id=instance["id"],
-        instance_name=instance.get("name", ""),
-        status=status,
-        started_at=started,
-        ended_at=ended,
-        progress=extra.get("progress", ""),
-        fail_reason=extra.get("fail_reason", ""),
-    )
-
-
-def snapshot(
-    items: list[dict[str, Any]],
-    running: dict[str, str] | None = None,
-    scheduled: dict[str, str] | None = None,
-    *,
-    jobs: tuple[JobView, ...] = (),
-    target: Target = TARGET,
-    tagged: dict[Any, frozenset[str]] | None = None,
-) -> FleetSnapshot:
-    views = tuple(InstanceView.from_api(complete_instance(item, index=i)) for i, item in enumerate(items))
-    views = tuple(  # DR roles come from ShowInstanceRole, as observe reads them
-        with_dr_role(view, item["dr_role"]) if "dr_role" in item else view
-        for view, item in zip(views, items, strict=True)
-    )
-    running_jobs = tuple(
-        JobView(job_id, instance, "", "Running", NOW - timedelta(minutes=5), None, "40%", "")
-        for instance, job_id in (running or {}).items()
-    )
-    return FleetSnapshot(target, views, jobs + running_jobs, scheduled or {}, tagged or {})
-
-
-def skipped(result: Plan) -> list[Any]:
-    """The holds that are ``skipped``."""
-    return [hold for hold in result.holds if hold.outcome == "skipped"]
-
-
-def plan_of(
-    snapshots: FleetSnapshot | list[FleetSnapshot],
-    request: RunRequest | None = None,
-    *,
-    now: datetime = NOW,
-    trigger: str = "webhook",
-) -> Plan:
-    """Plan with the webhook's defaults (any time) unless told otherwise."""
-    request = request or RunRequest(max_in_flight="100%")
-    group = snapshots if isinstance(snapshots, list) else [snapshots]
-    return plan(group, request, Policy.resolve(request, trigger), now)  # type: ignore[arg-type]
+from geminidb_patcher.models import RunRequest, Selector
+from geminidb_patcher.reconcile.snapshot import InstanceView
+from tests.helpers import instance_id, make_instance, plan_of, skipped, snapshot
 
 
 def test_plan_skips_each_precheck_with_its_reason() -> None:

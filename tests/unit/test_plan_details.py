@@ -11,9 +11,7 @@ from geminidb_patcher.models import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.reconcile.plan import plan
 from geminidb_patcher.reconcile.reasons import is_reason
 from geminidb_patcher.reconcile.snapshot import tag_filter
-from tests.conftest import make_instance
-from tests.unit.test_plan import NOW, job, plan_of, snapshot
-from tests.unit.test_rollout import dr_pair
+from tests.helpers import NOW, dr_pair, job, make_instance, plan_of, snapshot
 
 HOLD_KINDS = {
     "not_found": "skipped",

@@ -19,8 +19,7 @@ from geminidb_patcher.reconcile.windows import (
     merged_blackouts,
     parse_maintenance_window,
 )
-from tests.conftest import make_instance
-from tests.unit.test_plan import plan_of, snapshot
+from tests.helpers import make_instance, plan_of, snapshot
 
 CASSANDRA_3_NODES = timedelta(seconds=600 + 3 * 120)
 

@@ -11,34 +11,7 @@ from geminidb_patcher.models import RunRequest, Selector, Target, Wave
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.plan import plan_id
 from geminidb_patcher.reconcile.snapshot import tag_filter
-from tests.conftest import make_instance
-from tests.unit.test_plan import NOW, job, plan_of, snapshot
-
-
-def reasons(result: object) -> dict[str, str]:
-    return {hold.instance.name if hold.instance else hold.instance_id: hold.reason for hold in result.holds}  # type: ignore[attr-defined]
-
-
-def submitted(result: object) -> list[str]:
-    return [i.name for b in result.batches for i in b.instances]  # type: ignore[attr-defined]
-
-
-def dr_pair(rng: random.Random, *, standby_patch: bool = True, role: str = "slave") -> list[dict[str, object]]:
-    """A DR pair as ListInstances shows it (``dr_instance_id`` only), with ShowInstanceRole's answers."""
-    standby = make_instance(rng, name="standby")
-    primary = make_instance(rng, name="primary")
-    standby.update(dr_instance_id=primary["id"], dr_role=role)
-    primary.update(dr_instance_id=standby["id"], dr_role="master")
-    standby["datastore"]["patch_available"] = standby_patch  # type: ignore[index]
-    return [standby, primary]
-
-
-def dual_active_pair(rng: random.Random) -> list[dict[str, object]]:
-    """Two active-active instances, each naming the other in ``dual_active_info`` (no roles, no DR)."""
-    first, second = sorted((make_instance(rng), make_instance(rng)), key=lambda item: str(item["id"]))
-    first.update(name="side-a", dual_active_info={"status": "normal", "destination_instance_id": second["id"]})
-    second.update(name="side-b", dual_active_info={"status": "normal", "destination_instance_id": first["id"]})
-    return [first, second]
+from tests.helpers import NOW, dr_pair, dual_active_pair, job, make_instance, plan_of, reasons, snapshot, submitted
 
 
 def test_dr_standby_goes_first_and_the_primary_waits() -> None:

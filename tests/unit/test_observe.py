@@ -1,0 +1,91 @@
+"""Observe through a fake port: the reads a run makes, DR roles, jobs of every name."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.models import RunRequest
+from geminidb_patcher.reconcile.observe import observe
+from geminidb_patcher.reconcile.ports import UpgradeResult
+from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
+from tests.helpers import NOW, TARGET, api_item, dr_pair, make_instance
+
+
+class FakePort:
+    """Answers from lists; records the calls; a role query can fail."""
+
+    def __init__(self, items: list[dict[str, Any]], jobs: list[JobView], roles: Mapping[str, str | None]) -> None:
+        self.items, self.jobs, self.roles = items, jobs, roles
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def list_instance_views(self) -> list[InstanceView]:
+        return [InstanceView.from_api(api_item(item)) for item in self.items]
+
+    def list_jobs(self, **filters: Any) -> list[JobView]:
+        self.calls.append(("list_jobs", filters))
+        return [
+            job
+            for job in self.jobs
+            if filters.get("status") in (None, job.status) and filters.get("name") in (None, job.name)
+        ]
+
+    def list_scheduled_tasks(self, **filters: Any) -> list[ScheduledTask]:
+        self.calls.append(("list_scheduled_tasks", filters))
+        return []
+
+    def show_instance_role(self, instance_id: str) -> str:
+        self.calls.append(("show_instance_role", {"instance_id": instance_id}))
+        role = self.roles[instance_id]
+        if role is None:
+            raise UpstreamError("role API unavailable")
+        return role
+
+    def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
+        return []
+
+    def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
+        raise AssertionError("observe never writes")
+
+
+def job(instance: dict[str, Any], name: str, status: str) -> JobView:
+    return JobView(f"{name}-{status}", str(instance["id"]), "", status, NOW - timedelta(hours=1), None, "", "", name)
+
+
+def test_dr_roles_are_asked_only_for_pair_members_and_a_failure_leaves_the_role_unknown() -> None:
+    rng = random.Random(1)
+    standby, primary = dr_pair(rng)
+    alone = make_instance(rng, name="alone")
+    port = FakePort([standby, primary, alone], [], {standby["id"]: "slave", primary["id"]: None})  # type: ignore[dict-item]
+    snap = observe(port, TARGET, NOW, RunRequest())
+    roles = {view.name: (view.dr_role, view.dr_role_problem) for view in snap.instances}
+    assert roles["standby"] == ("standby", "") and roles["alone"] == ("", "")
+    assert roles["primary"][0] == "unknown" and "role API unavailable" in roles["primary"][1]
+    assert sorted(c[1]["instance_id"] for c in port.calls if c[0] == "show_instance_role") == sorted(
+        [standby["id"], primary["id"]]
+    )
+
+
+def test_running_jobs_of_any_name_block_and_failed_upgrades_of_any_name_count() -> None:
+    rng = random.Random(2)
+    backup, renamed, failed = (make_instance(rng, name=n) for n in ("backup", "renamed", "failed"))
+    jobs = [
+        job(backup, "BackupInstance", "Running"),
+        job(renamed, "BatchUpgradeDatabaseVersion", "Running"),
+        job(failed, "BatchUpgradeDatabaseVersion", "Failed"),
+    ]
+    snap = observe(FakePort([backup, renamed, failed], jobs, {}), TARGET, NOW, RunRequest())
+    assert snap.other_jobs == {backup["id"]: "BackupInstance-Running (BackupInstance)"}
+    assert snap.running_upgrades == {renamed["id"]: "BatchUpgradeDatabaseVersion-Running"}
+    assert {j.instance_id for j in snap.jobs if j.status == "Failed"} == {failed["id"]}
+
+
+def test_pending_tasks_are_asked_for_30_days_of_creation() -> None:
+    port = FakePort([], [], {})
+    observe(port, TARGET, NOW, RunRequest())
+    ((_, filters),) = [c for c in port.calls if c[0] == "list_scheduled_tasks"]
+    assert filters["job_status"] == "Pending" and NOW - filters["created_since"] == timedelta(days=30)
+    assert isinstance(filters["created_until"], datetime) and filters["created_until"] > NOW

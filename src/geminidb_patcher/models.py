@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -13,7 +13,8 @@ from geminidb_patcher.errors import RequestLimitError
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
 Engine = Literal["cassandra", "influxdb", "redis"]
-SUPPORTED_ENGINES: frozenset[str] = frozenset({"cassandra", "influxdb", "redis"})
+SUPPORTED_ENGINES: frozenset[str] = frozenset(get_args(Engine))
+"""The engines the batch API patches, from the one ``Engine`` literal."""
 Mode = Literal["plan", "apply"]
 Trigger = Literal["schedule", "webhook", "direct", "cli"]
 OutcomeKind = Literal["submitted", "rejected", "failed", "skipped", "deferred", "planned"]

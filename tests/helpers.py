@@ -17,7 +17,10 @@ from typing import Any
 
 import requests
 
+from geminidb_local.environment import simulator_environment, simulator_wiring
+from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
+from geminidb_patcher.handler import Handler
 from geminidb_patcher.huawei.auth import AkSkAuth, Authenticator
 from geminidb_patcher.huawei.client import GeminiDBClient
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
@@ -232,3 +235,21 @@ def secrets_extension(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def environment_for(simulator: Simulator, secret: str, **extra: str) -> dict[str, str]:
+    """The function's environment against ``simulator``, without the default webhook channel, plus ``extra``."""
+    environ = simulator_environment(simulator, webhook_secret=secret)
+    environ.pop("NOTIFY_WEBHOOK_URL")
+    environ.update(extra)
+    return environ
+
+
+def handler_on(
+    simulator: Simulator, secret: str, *, sleep: Callable[[float], None] | None = None, **extra: str
+) -> Handler:
+    """The real handler against ``simulator``; with ``sleep``, on the simulator's clock and with that sleep."""
+    environ = environment_for(simulator, secret, **extra)
+    if sleep is None:
+        return make_handler(environ)
+    return make_handler(environ, simulator_wiring(simulator, environ, sleep=sleep))

@@ -19,7 +19,7 @@ from geminidb_patcher.notify.base import NotificationError, Sender
 from geminidb_patcher.secrets import EnvironmentSecrets
 from geminidb_patcher.settings import load_settings
 from geminidb_patcher.wiring import Wiring
-from tests.helpers import fleet_document
+from tests.helpers import fleet_document, handler_on
 
 SECRET = new_webhook_secret()
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -27,10 +27,7 @@ SUBMIT_ROUTE = "POST /instances/db-upgrade"
 
 
 def handler_for(sim: Simulator, **extra: str) -> Handler:
-    environ = simulator_environment(sim, webhook_secret=SECRET)
-    environ.pop("NOTIFY_WEBHOOK_URL")
-    environ.update(extra)
-    return make_handler(environ)
+    return handler_on(sim, SECRET, **extra)
 
 
 @pytest.fixture

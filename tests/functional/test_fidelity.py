@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
-from geminidb_local.lambda_shim import LocalContext, make_handler
+from geminidb_local.environment import new_webhook_secret
+from geminidb_local.lambda_shim import LocalContext
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION, instance_id
 from geminidb_patcher.handler import Handler
 from geminidb_patcher.huawei.client import huawei_time
+from tests.helpers import handler_on
 
 SECRET = new_webhook_secret()
 ROLE_ROUTE = "GET /instances/{id}/instance-role"
@@ -27,10 +28,7 @@ SUBMIT_ROUTE = "POST /instances/db-upgrade"
 
 def handler_for(simulator: Simulator, **environ: str) -> Handler:
     """The real handler on the simulator's clock; its pauses (retries, re-reading jobs) return at once."""
-    env = simulator_environment(simulator, webhook_secret=SECRET)
-    env.pop("NOTIFY_WEBHOOK_URL")
-    env.update(environ)
-    return make_handler(env, simulator_wiring(simulator, env, sleep=lambda seconds: None))
+    return handler_on(simulator, SECRET, sleep=lambda seconds: None, **environ)
 
 
 def fleet(count: int = 6, engines: tuple[str, ...] = ("cassandra",), seed: int = 3, **extra: Any) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from geminidb_local.environment import new_webhook_secret, simulator_environment
-from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
+from geminidb_local.environment import new_webhook_secret
+from geminidb_local.lambda_shim import LocalContext, http_api_event, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.handler import Handler
-from tests.helpers import fleet_document
+from tests.helpers import fleet_document, handler_on
 
 SECRET = new_webhook_secret()
 APPLY = json.dumps({"mode": "apply", "window": "anytime", "max_in_flight": "100%"}).encode()
@@ -25,9 +25,7 @@ def sim() -> Iterator[Simulator]:
 
 
 def handler_for(sim: Simulator, secret: str = SECRET) -> Handler:
-    environ = simulator_environment(sim, webhook_secret=secret)
-    environ.pop("NOTIFY_WEBHOOK_URL")
-    return make_handler(environ)
+    return handler_on(sim, secret)
 
 
 def upgrade_posts(sim: Simulator) -> int:

@@ -31,6 +31,24 @@ def _uv() -> list[str]:
     return [str(exe)]
 
 
+def _python313() -> str:
+    """A CPython 3.13 (Lambda's runtime) to compile the artifact's bytecode: on PATH, in pyenv, or found by uv."""
+    candidates = [shutil.which("python3.13")]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        versions = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, check=False).stdout
+        for version in sorted(v for v in versions.split() if v.startswith("3.13"))[::-1]:
+            prefix = subprocess.run([pyenv, "prefix", version], capture_output=True, text=True, check=False)
+            candidates.append(str(Path(prefix.stdout.strip()) / "bin" / "python3.13"))
+    found = subprocess.run([*_uv(), "python", "find", "3.13"], capture_output=True, text=True, check=False)
+    candidates.append(found.stdout.strip() if found.returncode == 0 else None)
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return candidate
+    raise SystemExit("the artifact needs CPython 3.13 to compile its bytecode (Lambda's runtime); none was found")
+
+
 def _run(*args: str) -> None:
     print("+", " ".join(args[1:] if args[0].endswith("uv") else args), flush=True)
     subprocess.run(list(args), cwd=ROOT, check=True)
@@ -67,6 +85,7 @@ def main(argv: list[str]) -> int:
                     "build-ScheduledFunction",
                     f"ARTIFACTS_DIR={ARTIFACT}",
                     f"UV={uv[0]}",
+                    f"PY313={_python313()}",
                 )
                 _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-m", "artifact", "tests/artifact")
                 files = [path for path in ARTIFACT.rglob("*") if path.is_file()]

@@ -35,26 +35,28 @@ def make_scheduled_handler(environ: Mapping[str, str], wiring: Wiring | None = N
     """The scheduled function's handler: the event is a RunRequest, or an EventBridge schedule's envelope."""
     app = _lazy_app(environ, wiring)
 
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app().direct(event, context)
 
-    return handler
+    typed: Handler = handler
+    return typed
 
 
 def make_webhook_handler(environ: Mapping[str, str], wiring: Wiring | None = None) -> Handler:
     """The webhook function's handler: an API Gateway HTTP API (payload v2) event."""
     app = _lazy_app(environ, wiring)
 
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         resolved: dict[str, Any] = app().http_app.resolve(event, context)
         return resolved
 
-    return handler
+    typed: Handler = handler
+    return typed
 
 
 scheduled_handler = make_scheduled_handler(os.environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aws_lambda_powertools import Logger, Metrics
@@ -9,8 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from geminidb_patcher.redaction import Redactor
 
-SERVICE = "geminidb-patcher"
-NAMESPACE = "GeminiDBPatcher"
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "geminidb-patcher"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "GeminiDBPatcher"
+"""Powertools' own variables are the one source (template.yaml sets them); the defaults serve local runs."""
 
 
 class _CurrentStdout:

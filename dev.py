@@ -49,6 +49,14 @@ def _python313() -> str:
     raise SystemExit("the artifact needs CPython 3.13 to compile its bytecode (Lambda's runtime); none was found")
 
 
+REQUIREMENTS_EXPORT = "uv export --frozen --no-dev --no-emit-project --no-hashes -o src/requirements.txt"
+
+
+def _pins(text: str) -> set[str]:
+    """The ``name==version`` lines of a requirements file."""
+    return {line.split(";")[0].strip() for line in text.splitlines() if "==" in line and not line.startswith("#")}
+
+
 def _run(*args: str) -> None:
     print("+", " ".join(args[1:] if args[0].endswith("uv") else args), flush=True)
     subprocess.run(list(args), cwd=ROOT, check=True)
@@ -92,6 +100,18 @@ def main(argv: list[str]) -> int:
                 size = sum(path.stat().st_size for path in files)
                 print(f"artifact: {len(files)} files, {size / 1_048_576:.1f} MiB unzipped, in {ARTIFACT}", flush=True)
         else:
+            _run(*uv, "lock", "--check")  # uv.lock agrees with pyproject.toml
+            exported = subprocess.run(
+                [*uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            pinned = (ROOT / "src" / "requirements.txt").read_text(encoding="utf-8")
+            if _pins(exported) != _pins(pinned):
+                print("src/requirements.txt disagrees with uv.lock: run", REQUIREMENTS_EXPORT, file=sys.stderr)
+                return 1
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "check", "src", "tests", "dev.py")
             _run(*uv, "run", "--frozen", "--no-sync", "ruff", "format", "--check", "src", "tests", "dev.py")
             _run(*uv, "run", "--frozen", "--no-sync", "mypy")

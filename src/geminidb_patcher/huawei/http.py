@@ -11,13 +11,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from geminidb_patcher import __version__
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.errors import ProtocolError, TransportError, error_for_status
 from geminidb_patcher.huawei.signer import canonical_query
 from geminidb_patcher.retry import request_was_sent
 
 JSON_CONTENT_TYPE = "application/json"
-USER_AGENT = "geminidb-patcher/0.1"
+USER_AGENT = f"geminidb-patcher/{__version__}"
 
 
 @dataclass(frozen=True)

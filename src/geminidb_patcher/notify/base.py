@@ -10,12 +10,13 @@ from typing import Any, Protocol
 
 import requests
 
+from geminidb_patcher import __version__
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.digest import Digest, NotifyOn
 from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, may_resend, parse_retry_after, request_was_sent
 
-USER_AGENT = "geminidb-patcher/0.1"
+USER_AGENT = f"geminidb-patcher/{__version__}"
 ResponseCheck = Callable[[bytes], str | None]
 """Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
 

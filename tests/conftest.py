@@ -10,6 +10,7 @@ import pytest
 from geminidb_local.lambda_shim import LocalContext
 from geminidb_local.simulator.fleet import DEMO_SK
 from geminidb_patcher import telemetry
+from geminidb_patcher.redaction import RedactingStream
 from geminidb_patcher.secrets import SecretValues
 
 
@@ -59,13 +60,20 @@ def _scan(text: str, where: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tee the function's output stream and record every secret value the tests configure."""
-    original_write = telemetry._CurrentStdout.write
+    stream = telemetry.logger.registered_handler.stream
+    assert isinstance(stream, RedactingStream)
+    target = stream._target  # what the log lines are written to, after redaction
 
-    def teed(self: telemetry._CurrentStdout, text: str) -> int:
-        _scan(text, "function output")
-        return original_write(self, text)
+    class Teed:
+        def write(self, text: str) -> int:
+            _scan(text, "function output")
+            return target().write(text)
 
-    telemetry._CurrentStdout.write = teed  # type: ignore[method-assign]
+        def flush(self) -> None:
+            target().flush()
+
+    teed = Teed()
+    stream._target = lambda: teed  # type: ignore[method-assign]
     original_from_mapping = SecretValues.from_mapping.__func__  # type: ignore[attr-defined]
 
     def recording(cls: type[SecretValues], values: Mapping[str, object]) -> SecretValues:

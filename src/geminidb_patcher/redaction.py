@@ -2,66 +2,90 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 MASK = "***"
 MIN_KNOWN_LENGTH = 6
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK),
-    (re.compile(r"\bv1,[A-Za-z0-9+/]{20,}={0,2}"), "v1," + MASK),
-    (re.compile(r"(Access=)[^,\s\"]+"), r"\1" + MASK),
-    (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1" + MASK),
-    (re.compile(r"\bMII[A-Za-z0-9+/=_-]{20,}"), MASK),  # Huawei IAM tokens
+_TOKEN = re.compile(r"[\w+/=.:-]+")
+"""A part of a space-separated list of secrets (webhook secrets during rotation); JSON values are not split."""
+_QUERY_KEYS = ("access_token", "key", "sig", "sign", "token", "signature", "secret", "password", "code")
+_HOOK_PATHS = ("hooks.slack.com/services/", "/open-apis/bot/v2/hook/", "/webhook/send?key=")
+_HEADER_KEYS = ("authorization", "x-auth-token", "x-subject-token", "x-security-token", "password", "sk", "secret")
+_PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK, ("whsec_",)),
+    (re.compile(r"\bv1,[A-Za-z0-9+/]{20,}={0,2}"), "v1," + MASK, ("v1,",)),
+    (re.compile(r"(Access=)[^,\s\"]+"), r"\1" + MASK, ("access=",)),
+    (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1" + MASK, ("signature=",)),
+    (re.compile(r"\bMII[A-Za-z0-9+/=_-]{20,}"), MASK, ("mii",)),  # Huawei IAM tokens
     (
-        re.compile(r"([?&](?:access_token|key|sig|sign|token|signature|secret|password|code)=)[^&\s\"']+", re.I),
+        re.compile(rf"([?&](?:{'|'.join(_QUERY_KEYS)})=)[^&\s\"']+", re.I),
         r"\1" + MASK,
+        tuple(f"{key}=" for key in _QUERY_KEYS),
     ),
-    (re.compile(r"(hooks\.slack\.com/services/|/open-apis/bot/v2/hook/|/webhook/send\?key=)[^\s\"']+"), r"\1" + MASK),
-    (re.compile(r"(\"(?:password|secret|sk|token)\"\s*:\s*\")[^\"]{4,}", re.I), r"\1" + MASK),
+    (re.compile("(" + "|".join(re.escape(path) for path in _HOOK_PATHS) + r")[^\s\"']+"), r"\1" + MASK, _HOOK_PATHS),
+    (
+        re.compile(r"(\"(?:password|secret|sk|token)\"\s*:\s*\")[^\"]{4,}", re.I),
+        r"\1" + MASK,
+        ('"password"', '"secret"', '"sk"', '"token"'),
+    ),
+    (
+        re.compile(rf"(\"(?:{'|'.join(_HEADER_KEYS)})\"\s*:\s*\")(?:[^\"\\]|\\.)+", re.I),
+        r"\1" + MASK,
+        tuple(f'"{key}"' for key in _HEADER_KEYS),
+    ),
 )
-_ANY_SHAPE = re.compile(
-    "|".join(f"(?{'i' if pattern.flags & re.IGNORECASE else ''}:{pattern.pattern})" for pattern, _ in _PATTERNS)
-)
-"""One pass that tells whether any of the patterns could apply; most strings (IDs, names) have none."""
+"""Each pattern, its replacement, and the lower-case literals one of which must be present for it to apply: a
+substring test is far cheaper than a regular expression over a long log line, and most lines have none."""
 _SENSITIVE_KEYS = frozenset(
     {"authorization", "x-auth-token", "x-subject-token", "x-security-token", "password", "sk", "secret"}
 )
 
 
 class Redactor(logging.Filter):
-    """A logging filter that rewrites the message and every extra field of each record before it is formatted."""
+    """Masks secrets: as a filter, the message of each record (what any handler shows first); as a stream, the
+    whole serialised line the JSON formatter writes, in one pass (``RedactingStream``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._known: frozenset[str] = frozenset()
-        self._known_pattern: re.Pattern[str] | None = None
+        self._known_longest_first: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def remember(self, values: Iterable[str]) -> None:
-        """Add configured secret values to mask wherever they appear, even where no pattern would catch them."""
+        """Add configured secret values to mask wherever they appear, even where no pattern would catch them.
+
+        Each is also remembered as it reads inside a JSON string (quotes, backslashes and non-ASCII escaped), so
+        the serialised log line can be scanned once instead of every field of every record.
+        """
         fresh = {value for value in values if len(value) >= MIN_KNOWN_LENGTH}
         for value in list(fresh):
-            fresh.update(part for part in value.split() if len(part) >= MIN_KNOWN_LENGTH)  # rotation lists
+            parts = value.split()
+            if len(parts) > 1 and all(_TOKEN.fullmatch(part) for part in parts):  # a rotation list of tokens
+                fresh.update(part for part in parts if len(part) >= MIN_KNOWN_LENGTH)
+        fresh |= {json.dumps(value)[1:-1] for value in fresh} | {
+            json.dumps(value, ensure_ascii=False)[1:-1] for value in fresh
+        }
         with self._lock:
             if fresh <= self._known:
                 return
             self._known = self._known | fresh
-            longest_first = sorted(self._known, key=len, reverse=True)
-            self._known_pattern = re.compile("|".join(re.escape(secret) for secret in longest_first))
+            self._known_longest_first = tuple(sorted(self._known, key=len, reverse=True))
 
     def text(self, value: str) -> str:
         """``value`` with every known secret and secret-shaped run masked."""
         if len(value) < MIN_KNOWN_LENGTH:
             return value
-        known = self._known_pattern
-        if known is not None:
-            value = known.sub(MASK, value)
-        if _ANY_SHAPE.search(value):
-            for pattern, replacement in _PATTERNS:
+        for secret in self._known_longest_first:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        lowered = value.lower()
+        for pattern, replacement, triggers in _PATTERNS:
+            if any(trigger in lowered for trigger in triggers):
                 value = pattern.sub(replacement, value)
         return value
 
@@ -81,17 +105,27 @@ class Redactor(logging.Filter):
         return value
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record`` in place; never drops it."""
+        """Rewrite the record's message and arguments in place; the extra fields are masked in the line."""
         if isinstance(record.msg, str):
             record.msg = self.text(record.msg)
         if record.args:
             record.args = (
                 tuple(self.scrub(arg) for arg in record.args) if isinstance(record.args, tuple) else record.args
             )
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str | dict | list | tuple):
-                setattr(record, key, self.scrub(value))
         return True
 
 
-_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+class RedactingStream:
+    """A text stream that masks secrets in each serialised log line before passing it on."""
+
+    def __init__(self, redactor: Redactor, target: Callable[[], TextIO]) -> None:
+        self._redactor = redactor
+        self._target = target
+
+    def write(self, text: str) -> int:
+        """Mask, then write to the target (looked up at each write, so tests and the CLI may redirect it)."""
+        return self._target().write(self._redactor.text(text))
+
+    def flush(self) -> None:
+        """Flush the target."""
+        self._target().flush()

@@ -8,25 +8,15 @@ import sys
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from geminidb_patcher.redaction import Redactor
+from geminidb_patcher.redaction import RedactingStream, Redactor
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "geminidb-patcher"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "GeminiDBPatcher"
 """Powertools' own variables are the one source (template.yaml sets them); the defaults serve local runs."""
 
 
-class _CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at write time, so the demo and tests can capture records."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-logger = Logger(service=SERVICE, stream=_CurrentStdout(), utc=True)  # type: ignore[arg-type]
 redactor = Redactor()
+logger = Logger(service=SERVICE, stream=RedactingStream(redactor, lambda: sys.stdout), utc=True)  # type: ignore[arg-type]
 logger.addFilter(redactor)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 

@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from tests.benchmarks import bench_cold_start, bench_memory, bench_planner, bench_throughput
+from tests.benchmarks import bench_cold_start, bench_cpu, bench_memory, bench_planner, bench_throughput
 
 
 def machine() -> str:
@@ -21,6 +21,7 @@ def main() -> int:
     throughput = bench_throughput.main()
     memory = bench_memory.main()
     planner = bench_planner.main()
+    cpu = bench_cpu.main()
     rows = [
         (
             "cold start: init (import handler)",
@@ -69,6 +70,13 @@ def main() -> int:
             f"{planner['plan_10000_ms']:.1f} ms",
             "50 ms",
             f"{planner['plan_10000_ms'] / 50:.2f}",
+            "<= 1.0",
+        ),
+        (
+            "function CPU per instance, warm apply of 2,000",
+            f"{cpu['cpu_us_per_instance']:.0f} µs ({cpu['cpu_us_min']:.0f} to {cpu['cpu_us_max']:.0f})",
+            "150 µs",
+            f"{cpu['cpu_us_per_instance'] / 150:.2f}",
             "<= 1.0",
         ),
         (

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
 import pytest
+from aws_lambda_powertools import Logger
 
-from geminidb_patcher.redaction import MASK, Redactor
+from geminidb_patcher.redaction import MASK, RedactingStream, Redactor
 
 
 @pytest.mark.parametrize(
@@ -56,13 +58,33 @@ def test_sensitive_keys_are_masked_whatever_their_value() -> None:
     assert scrubbed == {"headers": {"Authorization": MASK, "X-Auth-Token": MASK, "Accept": "json"}}
 
 
-def test_the_filter_rewrites_message_and_extras_of_a_record() -> None:
+def test_the_filter_masks_the_message_and_the_stream_masks_every_field_of_the_line() -> None:
     redactor = Redactor()
-    redactor.remember(["s3cr3t-value-1"])
+    redactor.remember(["s3cr3t-value-1", 'quo"ted\\secret-2', "ünïcode-secret-3"])
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "value s3cr3t-value-1", None, None)
-    record.url = "https://x.example/hook?sig=abcdef"
-    record.nested = {"list": ["s3cr3t-value-1"]}
-    assert redactor.filter(record)
-    assert record.msg == f"value {MASK}"
-    assert record.url == f"https://x.example/hook?sig={MASK}"
-    assert record.nested == {"list": [MASK]}
+    assert redactor.filter(record) and record.msg == f"value {MASK}"
+    sink = io.StringIO()
+    logger = Logger(service="redaction-test", stream=RedactingStream(redactor, lambda: sink))  # type: ignore[arg-type]
+    logger.addFilter(redactor)
+    logger.info(
+        "value s3cr3t-value-1",
+        extra={
+            "url": "https://x.example/hook?sig=abcdef",
+            "nested": {"list": ["s3cr3t-value-1", 'quo"ted\\secret-2', "ünïcode-secret-3"]},
+            "headers": {"Authorization": 'SDK-HMAC-SHA256 Access=AK, "x\\y"', "X-Auth-Token": "tok"},
+        },
+    )
+    line = json.loads(sink.getvalue())
+    assert line["message"] == f"value {MASK}" and line["url"] == f"https://x.example/hook?sig={MASK}"
+    assert line["nested"] == {"list": [MASK, MASK, MASK]}
+    assert line["headers"] == {"Authorization": MASK, "X-Auth-Token": MASK}
+
+
+def test_a_json_valued_secret_is_not_split_into_words_that_would_mask_ordinary_fields() -> None:
+    redactor = Redactor()
+    redactor.remember(['[{"name": "slack-ops", "type": "slack"}]', "whsec_AAAAAAAA whsec_BBBBBBBB"])
+    sink = io.StringIO()
+    logger = Logger(service="redaction-test-json", stream=RedactingStream(redactor, lambda: sink))  # type: ignore[arg-type]
+    logger.info("notification_sent", extra={"channel": "slack-ops", "note": "whsec_BBBBBBBB"})
+    line = json.loads(sink.getvalue())  # still JSON
+    assert line["channel"] == "slack-ops" and "BBBBBBBB" not in line["note"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import distribution
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,17 @@ def test_runtime_dependency_closure_has_no_boto() -> None:
     closure = _runtime_closure("geminidb-patcher", set())
     assert {"requests", "pydantic", "aws-lambda-powertools"} <= closure
     assert not {"boto3", "botocore", "aws-xray-sdk", "s3transfer"} & closure
+
+
+def test_the_http_session_reads_proxy_and_ca_settings_once_and_keeps_them_when_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from geminidb_patcher.wiring import http_session
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert http_session({}).trust_env is False  # nothing to read: requests need not look on every call
+    assert http_session({"REQUESTS_CA_BUNDLE": "/etc/ca.pem"}).trust_env is True
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert http_session({}).trust_env is True

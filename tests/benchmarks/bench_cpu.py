@@ -11,34 +11,20 @@ import contextlib
 import io
 import json
 import os
-import random
 import statistics
 import time
-from typing import Any
 
 from geminidb_local.lambda_shim import LocalContext, make_handler
-from geminidb_local.simulator.fleet import instance_id
 
 try:
+    from tests.benchmarks.bench_throughput import INSTANCES, REQUEST, fleet
     from tests.benchmarks.remote_simulator import environment, remote_simulator
 except ImportError:  # run as a script
+    from bench_throughput import INSTANCES, REQUEST, fleet  # type: ignore[no-redef]
     from remote_simulator import environment, remote_simulator  # type: ignore[no-redef]
 
-INSTANCES = 2000
 RUNS = 5
 GOAL_US = 150.0
-REQUEST = {"mode": "apply", "window": "anytime", "max_in_flight": "100%", "max_errors": "100%", "notify": False}
-
-
-def fleet() -> dict[str, Any]:
-    rng = random.Random(2000)
-    engines = ("cassandra", "influxdb", "redis")
-    return {
-        "instances": [
-            {"id": instance_id(rng), "name": f"db-{n:05d}", "datastore": {"type": engines[n % 3]}}
-            for n in range(INSTANCES)
-        ]
-    }
 
 
 def children_cpu() -> float:

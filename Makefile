@@ -20,4 +20,4 @@ build-ScheduledFunction build-WebhookFunction:
 		--python-version 3.13 --target "$(ARTIFACTS_DIR)" -r src/requirements.txt
 	cp -R src/geminidb_patcher "$(ARTIFACTS_DIR)/"
 	find "$(ARTIFACTS_DIR)" -name "__pycache__" -type d -prune -exec rm -rf {} +
-	$(PY313) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
+	if [ -n "$(PY313)" ]; then $(PY313) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"; fi

@@ -121,8 +121,8 @@ class WebhookApi:
         """
         method = str(event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
         accepted_id: str | None = None
+        raw = _raw_body(event)
         if (method, _route_path(event)) not in PUBLIC_ROUTES:
-            raw = _raw_body(event)
             refused = self._refuse_size(event, raw)
             if refused is not None:
                 return refused
@@ -136,7 +136,7 @@ class WebhookApi:
                 refused = _refuse_body(event, raw)
                 if refused is not None:
                     return refused
-        resolved: dict[str, Any] = self.app.resolve(_normalised(event, method), context)
+        resolved: dict[str, Any] = self.app.resolve(_normalised(event, method, raw), context)
         if accepted_id is not None and not 400 <= int(resolved.get("statusCode", 500)) < 500:
             self._replays.record(accepted_id, self._clock())
         return resolved
@@ -186,7 +186,7 @@ def _refuse_body(event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _normalised(event: dict[str, Any], method: str) -> dict[str, Any]:
+def _normalised(event: dict[str, Any], method: str, raw: bytes) -> dict[str, Any]:
     """The event as the resolver should see it: media types are case-insensitive, a UTF-8 BOM is not JSON."""
     copy = dict(event)
     context = dict(copy.get("requestContext") or {})
@@ -197,7 +197,6 @@ def _normalised(event: dict[str, Any], method: str) -> dict[str, Any]:
         kind, _, params = headers["content-type"].partition(";")
         headers["content-type"] = kind.strip().lower() + (f";{params}" if params else "")
     copy["headers"] = headers
-    raw = _raw_body(event)
     if raw.startswith(UTF8_BOM):
         copy["body"], copy["isBase64Encoded"] = base64.b64encode(raw.removeprefix(UTF8_BOM)).decode(), True
     return copy

@@ -15,7 +15,7 @@ from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort, UpgradeResult
-from geminidb_patcher.reconcile.snapshot import UPGRADE_JOB_NAME, is_upgrade_job
+from geminidb_patcher.reconcile.snapshot import is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
 CONFIRM_PAUSES = (0.0, 1.0, 2.0, 4.0, 8.0)
@@ -55,7 +55,7 @@ def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, 
         jobs = port.list_jobs(start_time=since, end_time=now + RECHECK_WINDOW)  # every name: see observed_jobs
     except UpstreamError:
         return {}
-    return {job.instance_id: job.id for job in jobs if is_upgrade_job(job.name or UPGRADE_JOB_NAME)}
+    return {job.instance_id: job.id for job in jobs if is_upgrade_job(job.name)}
 
 
 class Submitter:

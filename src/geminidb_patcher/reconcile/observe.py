@@ -53,7 +53,7 @@ def observed_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tupl
     by_id: dict[str, JobView] = {}
     others: dict[str, str] = {}
     for job in [*failed, *recent, *running]:  # the running listing is the fresher word on a job's status
-        if is_upgrade_job(job.name or UPGRADE_JOB_NAME):
+        if is_upgrade_job(job.name):
             by_id[job.id or f"{job.instance_id}@{job.started_at}"] = job
         elif job.status == "Running":
             others[job.instance_id] = f"{job.id} ({job.name})"

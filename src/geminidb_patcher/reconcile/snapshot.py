@@ -53,12 +53,13 @@ def _abnormal_parts(groups: list[Any]) -> tuple[str, ...]:
 
 
 def is_upgrade_job(name: str) -> bool:
-    """Whether a ListJobs name is a version upgrade: ``UpgradeDbVersion``, or any name that says "upgrade".
+    """Whether a ListJobs name is a version upgrade: ``UpgradeDbVersion``, any name that says "upgrade", or none
+    (a job listed without a name is taken for an upgrade: the side that blocks rather than patches twice).
 
     No documented job name other than ``UpgradeDbVersion`` contains "upgrade", so the wider rule misreads
     nothing documented and still recognises a batch patch should Huawei name its jobs differently.
     """
-    return name == UPGRADE_JOB_NAME or "upgrade" in name.lower()
+    return not name or name == UPGRADE_JOB_NAME or "upgrade" in name.lower()
 
 
 def _pair(item: dict[str, Any]) -> tuple[str, PairKind, DrRole]:

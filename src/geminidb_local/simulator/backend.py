@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import heapq
+import itertools
 import threading
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,17 +89,31 @@ class Job:
 
 @dataclass
 class Backend:
-    """Instances, jobs and scheduled tasks of one project, and the rules the real API applies."""
+    """Instances, jobs and scheduled tasks of one project, and the rules the real API applies.
+
+    Indexed so that every call costs what its answer costs, not the fleet's size: instances are kept newest
+    first (and per engine), jobs in start order with the running ones by instance and by finish time. Writes
+    (submissions, finishing jobs, new instances) hold ``lock``; reads take no lock: they read the current
+    index, which a write replaces rather than changes in place.
+    """
 
     fleet: Fleet
     clock: SimClock
     instances: dict[str, dict[str, Any]] = field(init=False)
     jobs: list[Job] = field(default_factory=list)
+    """Every job, oldest start first."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     created_at: datetime = field(init=False)
+    _newest_first: tuple[str, ...] = field(init=False, default=())
+    _newest_first_by_engine: dict[str, tuple[str, ...]] = field(init=False, default_factory=dict)
+    _due: list[tuple[datetime, int, Job]] = field(init=False, default_factory=list)
+    """Running jobs as a heap on their finish time."""
+    _running_on: Counter[str] = field(init=False, default_factory=Counter)
+    _sequence: itertools.count[int] = field(init=False, default_factory=itertools.count)
 
     def __post_init__(self) -> None:
         self.instances = {item["id"]: copy.deepcopy(item) for item in self.fleet.instances}
+        self._index_instances()
         now = self.created_at = self.clock.now()
         for seeded in self.fleet.jobs:
             instance = self.instances[seeded["instance_id"]]
@@ -116,17 +134,36 @@ class Backend:
             )
             if job.status != "Running":
                 job.end = start + job.duration
-            self.jobs.append(job)
+            self._add_job(job)
+        self.jobs.sort(key=lambda j: j.start)
+
+    def _index_instances(self) -> None:
+        order = tuple(sorted(self.instances, key=lambda i: self.instances[i]["created"], reverse=True))
+        by_engine: dict[str, list[str]] = {}
+        for instance_id in order:
+            by_engine.setdefault(self.instances[instance_id]["datastore"]["type"], []).append(instance_id)
+        self._newest_first_by_engine = {engine: tuple(ids) for engine, ids in by_engine.items()}
+        self._newest_first = order
+
+    def _add_job(self, job: Job) -> None:
+        self.jobs.append(job)
+        if job.status == "Running":
+            heapq.heappush(self._due, (job.start + job.duration, next(self._sequence), job))
+            self._running_on[job.instance_id] += 1
 
     # -- time ---------------------------------------------------------------------------------
 
     def tick(self) -> None:
         """Finish every running job whose time has come, applying its effect to the instance."""
         now = self.clock.now()
+        if not self._due or self._due[0][0] > now:
+            return
         with self.lock:
-            for job in self.jobs:
-                if job.status != "Running" or now < job.start + job.duration:
+            while self._due and self._due[0][0] <= now:
+                _, _, job = heapq.heappop(self._due)
+                if job.status != "Running":
                     continue
+                self._running_on[job.instance_id] -= 1
                 job.end = job.start + job.duration
                 instance = self.instances.get(job.instance_id)
                 failure = self.fleet.failing_upgrades.get(job.instance_id)
@@ -152,6 +189,7 @@ class Backend:
             )
             item["created"] = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
             self.instances[new_id] = item
+            self._index_instances()
             return new_id
 
     # -- reads --------------------------------------------------------------------------------
@@ -161,17 +199,18 @@ class Backend:
         offset = _int_param(query, "offset", 0, 0, None)
         limit = _int_param(query, "limit", 100, 1, 100)
         engine = query.get("datastore_type")
-        with self.lock:
-            items = sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
+        order = self._newest_first if engine is None else self._newest_first_by_engine.get(engine, ())
+        instances = self.instances
+        selected: Sequence[str] = order
+        if "id" in query or "name" in query or (engine is not None and "mode" in query):
             selected = [
-                item
-                for item in items
-                if _fuzzy(query.get("id"), item["id"])
-                and _fuzzy(query.get("name"), item["name"])
-                and (engine is None or item["datastore"]["type"] == engine)
-                and (engine is None or "mode" not in query or item["mode"] == query["mode"])
+                instance_id
+                for instance_id in order
+                if _fuzzy(query.get("id"), instance_id)
+                and _fuzzy(query.get("name"), instances[instance_id]["name"])
+                and (engine is None or "mode" not in query or instances[instance_id]["mode"] == query["mode"])
             ]
-            page = copy.deepcopy(selected[offset : offset + limit])
+        page = [copy.deepcopy(instances[instance_id]) for instance_id in selected[offset : offset + limit]]
         return {"instances": page, "total_count": len(selected)}
 
     def list_jobs(self, query: dict[str, str]) -> dict[str, Any]:
@@ -185,15 +224,19 @@ class Backend:
         end = _time_param(query, "end_time", now)
         if end <= start or end - start > timedelta(days=30):
             raise SimError(400, "DBS.200001", "end_time must be later than start_time, within 30 days.")
-        with self.lock:
-            jobs = [
+        candidates = [job for _, _, job in tuple(self._due)] if query.get("status") == "Running" else tuple(self.jobs)
+        jobs = sorted(
+            (
                 job
-                for job in sorted(self.jobs, key=lambda j: j.start, reverse=True)
+                for job in candidates
                 if (query.get("id") == job.id if "id" in query else start <= job.start <= end)
                 and query.get("name", job.name) == job.name
                 and query.get("status", job.status) == job.status
-            ]
-            page = [job.to_api(now) for job in jobs[offset : offset + limit]]
+            ),
+            key=lambda j: j.start,
+            reverse=True,
+        )
+        page = [job.to_api(now) for job in jobs[offset : offset + limit]]
         return {"jobs": page, "total_count": len(jobs)}
 
     def query_by_tags(self, body: Any) -> dict[str, Any]:
@@ -210,23 +253,22 @@ class Backend:
             raise SimError(400, "DBS.200001", "Parameter error: count takes no offset or limit.")
         offset = _int_param({k: str(v) for k, v in body.items() if k == "offset"}, "offset", 0, 0, None)
         limit = _int_param({k: str(v) for k, v in body.items() if k == "limit"}, "limit", 100, 1, 100)
-        with self.lock:
-            matched = [
-                item
-                for item in sorted(self.instances.values(), key=lambda i: i["created"], reverse=True)
-                if all(_has_tag(self.fleet.tags.get(item["id"], {}), tag) for tag in tags)
-                and all(_matches(item, match) for match in matches)
-            ]
-            if body["action"] == "count":
-                return {"total_count": len(matched)}
-            page = [
-                {
-                    "instance_id": item["id"],
-                    "instance_name": item["name"],
-                    "tags": [{"key": k, "value": v} for k, v in sorted(self.fleet.tags.get(item["id"], {}).items())],
-                }
-                for item in matched[offset : offset + limit]
-            ]
+        matched = [
+            item
+            for item in (self.instances[instance_id] for instance_id in self._newest_first)
+            if all(_has_tag(self.fleet.tags.get(item["id"], {}), tag) for tag in tags)
+            and all(_matches(item, match) for match in matches)
+        ]
+        if body["action"] == "count":
+            return {"total_count": len(matched)}
+        page = [
+            {
+                "instance_id": item["id"],
+                "instance_name": item["name"],
+                "tags": [{"key": k, "value": v} for k, v in sorted(self.fleet.tags.get(item["id"], {}).items())],
+            }
+            for item in matched[offset : offset + limit]
+        ]
         return {"instances": page, "total_count": len(matched)}
 
     def list_scheduled_tasks(self, query: dict[str, str]) -> dict[str, Any]:
@@ -265,11 +307,10 @@ class Backend:
 
     def instance_role(self, instance_id: str) -> dict[str, Any]:
         """ShowInstanceRole: ``master``/``slave`` for a member of a DR pair."""
-        with self.lock:
-            instance = self.instances.get(instance_id)
-            if instance is None:
-                raise SimError(404, "DBS.200002", "The DB instance does not exist.")
-            role = self.fleet.dr_roles.get(instance_id)
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            raise SimError(404, "DBS.200002", "The DB instance does not exist.")
+        role = self.fleet.dr_roles.get(instance_id)
         if not instance.get("dr_instance_id") or role is None:
             raise SimError(400, "DBS.200001", "Parameter error: the instance is not in a disaster-recovery pair.")
         return {"role": role}
@@ -315,7 +356,7 @@ class Backend:
             now,
             upgrade_duration(instance),
         )
-        self.jobs.append(job)
+        self._add_job(job)
         if behaviour.upgrade_action:
             instance["actions"] = [*instance["actions"], behaviour.upgrade_action]
         return {"instance_id": instance_id, "job_id": job.id}
@@ -331,8 +372,7 @@ class Backend:
         nodes = [n for g in instance.get("groups", []) for n in g.get("nodes", [])]
         if any(node.get("status") != "normal" for node in nodes):
             return "DBS.200018", "The status of the DB instance or node does not allow the operation."
-        running = any(j.instance_id == instance_id and j.status == "Running" for j in self.jobs)
-        if instance["actions"] or running:
+        if instance["actions"] or self._running_on[instance_id] > 0:
             return "DBS.200019", "Another operation is being performed on the DB instance."
         if not instance["datastore"].get("patch_available"):
             return self.fleet.behaviour.no_patch_code, "Invalid database version: no patch is available."

@@ -166,4 +166,4 @@ class App:
         except RequestLimitError as exc:
             logger.error("invalid_run_request", extra={"problems": exc.problems})
             raise InvalidRunRequestError(f"invalid RunRequest: {exc}") from None
-        return report.model_dump(mode="json")
+        return report.as_answer()

@@ -74,8 +74,8 @@ class NotificationsFailedError(PatcherError):
 
     def details(self) -> dict[str, Any]:
         """The run's report, which no channel delivered."""
-        dumped: dict[str, Any] = self.report.model_dump(mode="json")
-        return {"report": dumped}
+        answer: dict[str, Any] = self.report.as_answer()
+        return {"report": answer}
 
 
 class UnauthorizedError(PatcherError):

@@ -207,7 +207,7 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
 
     @app.post(RUNS_PATH)
     def create_run(request: RunRequest) -> dict[str, Any]:
-        return run(request, RunContext.for_invocation(app.lambda_context, "webhook")).model_dump(mode="json")
+        return run(request, RunContext.for_invocation(app.lambda_context, "webhook")).as_answer()
 
     @app.get(OPENAPI_PATH)
     def openapi() -> Response[str]:

@@ -259,6 +259,14 @@ class TriggerSource(_Strict):
     scheduled_time: str | None = None
 
 
+ANSWER_OUTCOMES = 5_000
+"""Outcomes an invocation's answer carries at most: about 2.7 MB of JSON, under Lambda's 6 MB response limit.
+
+The log's ``run_outcomes`` records always hold every outcome; only the answer is bounded.
+"""
+_ATTENTION_FIRST = {"failed": 0, "rejected": 1, "deferred": 2, "skipped": 3, "submitted": 4, "planned": 5}
+
+
 class RunReport(_Strict):
     """The record of one run: every instance in scope with exactly one outcome."""
 
@@ -277,6 +285,27 @@ class RunReport(_Strict):
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
     source: TriggerSource | None = None
+
+    def as_answer(self, limit: int = ANSWER_OUTCOMES) -> dict[str, Any]:
+        """The report as an invocation's JSON answer, at most ``limit`` outcomes and upgrade results.
+
+        A bigger run answers with every count and field but the per-instance lists cut to ``limit`` entries,
+        those that need attention first (failed, rejected, deferred, skipped, then submitted and planned), and
+        an ``omitted`` block saying how many are left out and where every one of them is.
+        """
+        if len(self.outcomes) <= limit and len(self.upgrade_results) <= limit:
+            return self.model_dump(mode="json")
+        body = self.model_dump(mode="json", exclude={"outcomes", "upgrade_results"})
+        kept = sorted(self.outcomes, key=lambda outcome: _ATTENTION_FIRST.get(outcome.outcome, 6))[:limit]
+        failed_first = sorted(self.upgrade_results, key=lambda result: not result.get("error_code"))[:limit]
+        body["outcomes"] = [outcome.model_dump(mode="json") for outcome in kept]
+        body["upgrade_results"] = failed_first
+        body["omitted"] = {
+            "outcomes": len(self.outcomes) - len(kept),
+            "upgrade_results": len(self.upgrade_results) - len(failed_first),
+            "where": f"every outcome is in the run_outcomes log records of run {self.run_id}",
+        }
+        return body
 
 
 def enforce_limits(request: RunRequest, *, max_instance_ids: int, max_targets: int) -> None:

@@ -23,10 +23,10 @@ from geminidb_patcher.models import (
     TriggerSource,
     enforce_limits,
 )
+from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.observe import observe
-from geminidb_patcher.reconcile.outcomes import held_and_planned
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
@@ -124,11 +124,12 @@ class Patcher:
         if snapshots:
             result = plan(snapshots, request, Policy.resolve(request, context.trigger, self._blackouts), self._clock())
             self._check_pinned(request, result)
-            held, planned = held_and_planned(result)
-            outcomes = held + planned
+            outcomes = outcomes_of.held(result)
             if request.mode == "apply":
                 acted, raw_results = self._act(ports, result, context)
-                outcomes = held + acted
+                outcomes += acted
+            else:
+                outcomes += outcomes_of.planned(result)
         record = RunRecord(
             context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
             raw_results,

@@ -78,7 +78,7 @@ def _pair(item: dict[str, Any]) -> tuple[str, PairKind, DrRole]:
     return "", "", ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceView:
     """The fields of a ListInstances item that planning needs."""
 

@@ -1,0 +1,78 @@
+"""The invocation's answer stays under Lambda's response limit; outcomes share their field-name sets safely."""
+
+from __future__ import annotations
+
+import json
+
+from geminidb_patcher.models import ANSWER_OUTCOMES, Outcome
+from geminidb_patcher.reconcile.outcomes import outcome_for
+from tests.reports import TARGET, failing_run, report, small_run
+
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def _many(count: int) -> list[Outcome]:
+    kinds = ("submitted", "skipped", "failed", "planned")
+    return [
+        Outcome(
+            instance_id=f"{n:032x}in06",
+            instance_name=f"db-{n:06d}",
+            engine="cassandra",
+            region=TARGET.region,
+            project_id=TARGET.project_id,
+            outcome=kinds[n % 4],  # type: ignore[arg-type]
+            job_id=f"{n:08x}-0000-4000-8000-000000000000" if n % 4 == 0 else None,
+            reason="no_patch_available" if n % 4 == 1 else None,
+            error_code="DBS.200998" if n % 4 == 2 else None,
+            detail="Would be submitted in batch 1 of 5000 (cassandra)." if n % 4 == 3 else None,
+            maintenance_window="02:00-06:00",
+            version="3.11.5.4",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_small_report_answers_in_full() -> None:
+    for run in (small_run(), failing_run()):
+        assert run.as_answer() == run.model_dump(mode="json")
+
+
+def test_a_big_report_answers_under_the_lambda_limit_with_what_needs_attention_first() -> None:
+    outcomes = _many(50_000)
+    results = [{"instance_id": o.instance_id, "job_id": o.job_id} for o in outcomes if o.job_id]
+    results += [{"instance_id": o.instance_id, "error_code": "DBS.200998"} for o in outcomes if o.error_code]
+    big = report(outcomes).model_copy(update={"upgrade_results": results})
+
+    answer = big.as_answer()
+
+    assert len(json.dumps(answer).encode()) < LAMBDA_RESPONSE_LIMIT
+    assert answer["counts"] == big.model_dump(mode="json")["counts"]
+    assert len(answer["outcomes"]) == ANSWER_OUTCOMES
+    assert {o["outcome"] for o in answer["outcomes"]} == {"failed"}  # 12,500 failed, more than the answer holds
+    assert answer["upgrade_results"][0]["error_code"] == "DBS.200998"
+    assert answer["omitted"]["outcomes"] == 50_000 - ANSWER_OUTCOMES
+    assert answer["omitted"]["upgrade_results"] == len(results) - ANSWER_OUTCOMES
+    assert big.run_id in answer["omitted"]["where"]
+
+
+def test_outcomes_built_alike_share_one_field_name_set_and_still_dump_and_copy_like_any_model() -> None:
+    first = outcome_for(TARGET, "a" * 32, None, outcome="skipped", reason="busy")
+    second = outcome_for(TARGET, "b" * 32, None, outcome="skipped", reason="busy")
+    other = outcome_for(TARGET, "c" * 32, None, outcome="failed", error_code="DBS.200998")
+
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    assert other.__pydantic_fields_set__ is not first.__pydantic_fields_set__
+    assert first.model_dump(exclude_unset=True) == {
+        "instance_id": "a" * 32,
+        "instance_name": None,
+        "engine": None,
+        "version": None,
+        "maintenance_window": None,
+        "region": TARGET.region,
+        "project_id": TARGET.project_id,
+        "outcome": "skipped",
+        "reason": "busy",
+    }
+    changed = first.model_copy(update={"detail": "copied"})
+    assert "detail" in changed.model_fields_set
+    assert "detail" not in second.model_fields_set

@@ -92,7 +92,12 @@ class Wiring:
         self.clock = clock
         self._sleep = sleep
         # signatures carry real time whatever the planning clock says (a simulator's clock may run ahead)
-        self.http = JsonHttp(self.session, Timeouts(settings.connect_timeout, settings.read_timeout), utc_now)
+        self.http = JsonHttp(
+            self.session,
+            Timeouts(settings.connect_timeout, settings.read_timeout),
+            utc_now,
+            max_in_flight=settings.submit_concurrency,
+        )
         self._auth_cache: dict[Target, Authenticator] = {}
         self._auth_values: SecretValues | None = None
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from geminidb_local.simulator.backend import Backend, SimError
 from geminidb_local.simulator.clock import SimClock
@@ -66,6 +66,9 @@ class SimulatorState:
     receivers: ReceiverConfig = field(default_factory=ReceiverConfig)
     latency: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    """The most API calls (not control or channel calls) ever being answered at once."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,6 +130,16 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(CONTROL_PREFIX):
             self._control(state, url.path[len(CONTROL_PREFIX) :], raw)
             return
+        with state.lock:
+            state.in_flight += 1
+            state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        try:
+            self._api(state, url, raw)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _api(self, state: SimulatorState, url: SplitResult, raw: bytes) -> None:
         if state.latency:
             time.sleep(state.latency)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -298,10 +311,14 @@ def _control(state: SimulatorState, method: str, action: str, body: Any) -> tupl
     """The reserved control API: requests, faults, clock, tokens, state, fleet, notification inbox."""
     if action == "requests" and method == "GET":
         with state.lock:
-            return 200, {"requests": [exchange.__dict__ for exchange in state.exchanges]}
+            return 200, {
+                "requests": [exchange.__dict__ for exchange in state.exchanges],
+                "peak_in_flight": state.peak_in_flight,
+            }
     if action == "requests" and method == "DELETE":
         with state.lock:
             state.exchanges.clear()
+            state.peak_in_flight = state.in_flight
         return 200, {}
     if action == "faults" and method == "POST":
         state.faults.add(*(Fault.from_json(item) for item in body.get("faults", [])))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,10 +55,16 @@ class JsonHttp:
         session: requests.Session,
         timeouts: Timeouts,
         clock: Callable[[], datetime],
+        max_in_flight: int | None = None,
     ) -> None:
         self._session = session
         self._timeouts = timeouts
         self._clock = clock
+        self._slots: contextlib.AbstractContextManager[Any] = (
+            threading.BoundedSemaphore(max_in_flight) if max_in_flight else contextlib.nullcontext()
+        )
+        """At most ``max_in_flight`` exchanges at once, however the callers' thread pools nest; held only for the
+        exchange itself (not while signing, fetching a token or waiting to retry), so it cannot deadlock."""
 
     def request(
         self,
@@ -80,15 +88,16 @@ class JsonHttp:
         if auth is not None:
             send_headers = auth.authenticate(method, url, send_headers, payload, self._clock())
         try:
-            response = self._session.request(
-                method,
-                url,
-                data=payload or None,
-                headers=send_headers,
-                timeout=self._timeouts.capped(time_left),
-                allow_redirects=False,
-            )
-            raw = response.content
+            with self._slots:
+                response = self._session.request(
+                    method,
+                    url,
+                    data=payload or None,
+                    headers=send_headers,
+                    timeout=self._timeouts.capped(time_left),
+                    allow_redirects=False,
+                )
+                raw = response.content
         except requests.RequestException as exc:
             raise TransportError(
                 f"{type(exc).__name__} during {method} to {urlsplit(url).netloc}", request_sent=request_was_sent(exc)

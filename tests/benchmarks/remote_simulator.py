@@ -58,10 +58,10 @@ def environment(base_url: str, concurrency: int) -> dict[str, str]:
     }
 
 
-def calls_per_route(base_url: str) -> dict[str, int]:
-    """How many API calls the simulator answered, by route."""
-    exchanges = requests.get(f"{base_url}/_sim/requests", timeout=30).json()["requests"]
+def calls_per_route(base_url: str) -> tuple[dict[str, int], int]:
+    """How many API calls the simulator answered, by route, and the most it answered at once."""
+    seen = requests.get(f"{base_url}/_sim/requests", timeout=30).json()
     counts: dict[str, int] = {}
-    for exchange in exchanges:
+    for exchange in seen["requests"]:
         counts[exchange["route"]] = counts.get(exchange["route"], 0) + 1
-    return counts
+    return counts, int(seen["peak_in_flight"])

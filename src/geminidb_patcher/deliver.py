@@ -11,7 +11,7 @@ from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import RunReport, RunRequest, Target, TargetError
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import BatchRecord
-from geminidb_patcher.telemetry import count_with_dimensions
+from geminidb_patcher.telemetry import count_with_dimensions, record_compliance
 
 OUTCOMES_PER_RECORD = 200
 """Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
@@ -88,4 +88,28 @@ class Publisher:
         )
         for (kind, engine, reason), count in sorted(groups.items()):
             count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
+        self._compliance_metrics(report)
         self.notifier.deliver(report, request.notify)
+
+    def _compliance_metrics(self, report: RunReport) -> None:
+        """Per engine over all targets, and for the whole fleet: current and behind counts, the compliance ratio.
+
+        One EMF record per engine plus one for the fleet, dimensions ``engine`` (``all`` for the fleet): at most
+        four metric series per metric, whatever the fleet's size, so CloudWatch keeps the trend at a fixed cost.
+        """
+        totals: dict[str, Counter[str]] = {}
+        for entry in report.compliance:
+            for engine in (entry.engine, "all"):
+                totals.setdefault(engine, Counter()).update(
+                    instances=entry.instances, current=entry.current, behind=entry.behind,
+                    stuck=entry.behind_not_patchable,
+                )  # fmt: skip
+        for engine, tally in sorted(totals.items()):
+            ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
+            record_compliance(
+                engine,
+                current=tally["current"],
+                behind=tally["behind"],
+                behind_not_patchable=tally["stuck"],
+                ratio=ratio,
+            )

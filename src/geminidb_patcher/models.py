@@ -259,6 +259,25 @@ class TriggerSource(_Strict):
     scheduled_time: str | None = None
 
 
+class EngineCompliance(_Strict):
+    """How far one engine of one target is behind: every instance the run read, in scope or not."""
+
+    region: str
+    project_id: str
+    engine: str
+    instances: int
+    current: int
+    """No patch available."""
+    behind: int
+    """A patch is available."""
+    behind_not_patchable: int
+    """Behind, and held for something only an operator can change (engine, status, nodes, a failed upgrade)."""
+    ratio: float
+    """``current / instances``."""
+    versions: dict[str, int]
+    """``whole_version`` (``unknown`` when the API gives none) → instances."""
+
+
 ANSWER_OUTCOMES = 5_000
 """Outcomes an invocation's answer carries at most: about 2.7 MB of JSON, under Lambda's 6 MB response limit.
 
@@ -285,6 +304,7 @@ class RunReport(_Strict):
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
     source: TriggerSource | None = None
+    compliance: list[EngineCompliance] = []
 
     def as_answer(self, limit: int = ANSWER_OUTCOMES) -> dict[str, Any]:
         """The report as an invocation's JSON answer, at most ``limit`` outcomes and upgrade results.

@@ -10,6 +10,7 @@ from typing import Any
 
 from geminidb_patcher.models import (
     OUTCOME_KINDS,
+    EngineCompliance,
     Outcome,
     RunReport,
     RunRequest,
@@ -36,6 +37,7 @@ class RunRecord:
     plan: Plan | None
     outcomes: list[Outcome]
     upgrade_results: list[dict[str, Any]]
+    compliance: list[EngineCompliance]
 
 
 def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) -> list[str]:
@@ -74,4 +76,5 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         rollout=rollout,
         jobs=list(record.plan.jobs) if record.plan else [],
         source=record.source,
+        compliance=record.compliance,
     )

@@ -26,6 +26,7 @@ from geminidb_patcher.models import (
 from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
+from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.observe import observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
@@ -130,9 +131,10 @@ class Patcher:
                 outcomes += acted
             else:
                 outcomes += outcomes_of.planned(result)
+        standing = compliance(snapshots, result.holds if result else ())
         record = RunRecord(
             context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
-            raw_results,
+            raw_results, standing,
         )  # fmt: skip
         report = build_report(record, self._clock(), self._publisher.notifier.names)
         self._publisher.publish(report, request)

@@ -28,3 +28,22 @@ def count_with_dimensions(name: str, value: int, dimensions: dict[str, str]) -> 
     ) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
+
+
+def record_compliance(engine: str, *, current: int, behind: int, behind_not_patchable: int, ratio: float) -> None:
+    """An engine's compliance (``engine`` = ``all`` for the fleet) as four EMF records, flushed at once."""
+    figures = (
+        ("ComplianceRatio", MetricUnit.Percent, round(ratio * 100, 2)),
+        ("InstancesCurrent", MetricUnit.Count, current),
+        ("InstancesBehind", MetricUnit.Count, behind),
+        ("InstancesBehindNotPatchable", MetricUnit.Count, behind_not_patchable),
+    )
+    for name, unit, value in figures:
+        with single_metric(
+            name=name,
+            unit=unit,
+            value=value,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE, "engine": engine},
+        ):
+            pass

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from geminidb_patcher.models import Outcome, RunReport
+from geminidb_patcher.models import EngineCompliance, Outcome, RunReport
 
 Severity = Literal["ok", "warning", "failure"]
 NotifyOn = Literal["always", "changes", "failures"]
@@ -36,6 +36,21 @@ class Digest:
     def counts_line(self) -> str:
         """``submitted 3 · skipped 2``: the non-zero counts."""
         return " · ".join(f"{kind} {count}" for kind, count in self.counts if count) or "nothing in scope"
+
+
+def compliance_line(entries: Sequence[EngineCompliance]) -> str:
+    """``Cassandra 58/60 current · Redis 41/45 current (2 need an operator)``: engines summed over targets."""
+    totals: dict[str, Counter[str]] = {}
+    for entry in entries:
+        tally = totals.setdefault(entry.engine, Counter())
+        tally.update(current=entry.current, instances=entry.instances, stuck=entry.behind_not_patchable)
+    parts = []
+    for engine, tally in sorted(totals.items()):
+        part = f"{engine.capitalize()} {tally['current']}/{tally['instances']} current"
+        if tally["stuck"]:
+            part += f" ({tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator)"
+        parts.append(part)
+    return " · ".join(parts)
 
 
 def _scope(report: RunReport) -> str:
@@ -91,6 +106,8 @@ def build_digest(report: RunReport) -> Digest:
     if severity == "ok" and report.counts.get("deferred"):
         severity = "warning"
     sections: list[Section] = []
+    if report.compliance:
+        sections.append(Section("Compliance", (compliance_line(report.compliance),)))
     for kind in PER_INSTANCE:
         chosen = [o for o in report.outcomes if o.outcome == kind]
         if chosen:

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.errors import UpstreamError
-from geminidb_patcher.models import RunReport, RunRequest, Target, TargetError
+from geminidb_patcher.models import RunReport, RunRequest, Target, TargetError, compliance_totals
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.telemetry import count_with_dimensions, record_compliance
@@ -94,17 +94,10 @@ class Publisher:
     def _compliance_metrics(self, report: RunReport) -> None:
         """Per engine over all targets, and for the whole fleet: current and behind counts, the compliance ratio.
 
-        One EMF record per engine plus one for the fleet, dimensions ``engine`` (``all`` for the fleet): at most
-        four metric series per metric, whatever the fleet's size, so CloudWatch keeps the trend at a fixed cost.
+        Four EMF records per engine and four for the fleet, dimension ``engine`` (``all`` for the fleet): a metric
+        has at most one series per engine plus one, whatever the fleet's size, so the trend costs a fixed amount.
         """
-        totals: dict[str, Counter[str]] = {}
-        for entry in report.compliance:
-            for engine in (entry.engine, "all"):
-                totals.setdefault(engine, Counter()).update(
-                    instances=entry.instances, current=entry.current, behind=entry.behind,
-                    stuck=entry.behind_not_patchable,
-                )  # fmt: skip
-        for engine, tally in sorted(totals.items()):
+        for engine, tally in compliance_totals(report.compliance, with_fleet=True).items():
             ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
             record_compliance(
                 engine,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -276,6 +278,22 @@ class EngineCompliance(_Strict):
     """``current / instances``."""
     versions: dict[str, int]
     """``whole_version`` (``unknown`` when the API gives none) → instances."""
+
+
+FLEET = "all"
+"""The engine name of a fleet-wide compliance total."""
+
+
+def compliance_totals(entries: Iterable[EngineCompliance], *, with_fleet: bool = False) -> dict[str, Counter[str]]:
+    """``instances``, ``current``, ``behind`` and ``stuck`` (behind, needing an operator) per engine summed over
+    targets, engines sorted; with ``with_fleet``, also the whole fleet under ``FLEET``."""
+    totals: dict[str, Counter[str]] = {}
+    for entry in entries:
+        for engine in (entry.engine, FLEET) if with_fleet else (entry.engine,):
+            totals.setdefault(engine, Counter()).update(
+                instances=entry.instances, current=entry.current, behind=entry.behind, stuck=entry.behind_not_patchable
+            )
+    return dict(sorted(totals.items()))
 
 
 ANSWER_OUTCOMES = 5_000

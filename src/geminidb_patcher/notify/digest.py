@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from geminidb_patcher.models import EngineCompliance, Outcome, RunReport
+from geminidb_patcher.models import EngineCompliance, Outcome, RunReport, compliance_totals
 
 Severity = Literal["ok", "warning", "failure"]
 NotifyOn = Literal["always", "changes", "failures"]
@@ -40,12 +40,8 @@ class Digest:
 
 def compliance_line(entries: Sequence[EngineCompliance]) -> str:
     """``Cassandra 58/60 current · Redis 41/45 current (2 need an operator)``: engines summed over targets."""
-    totals: dict[str, Counter[str]] = {}
-    for entry in entries:
-        tally = totals.setdefault(entry.engine, Counter())
-        tally.update(current=entry.current, instances=entry.instances, stuck=entry.behind_not_patchable)
     parts = []
-    for engine, tally in sorted(totals.items()):
+    for engine, tally in compliance_totals(entries).items():
         part = f"{engine.capitalize()} {tally['current']}/{tally['instances']} current"
         if tally["stuck"]:
             part += f" ({tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator)"

@@ -63,32 +63,11 @@ print(init, timings[0], timings[1])
 """
 
 
-def python313() -> str | None:
-    """A working CPython 3.13: ``python3.13`` on PATH, else pyenv's (a pyenv shim may not run outside its version)."""
-    candidates = [shutil.which("python3.13")]
-    pyenv = shutil.which("pyenv")
-    if pyenv is not None:
-        versions = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, check=False).stdout
-        for version in sorted((v for v in versions.split() if v.startswith("3.13")), reverse=True):
-            prefix = subprocess.run([pyenv, "prefix", version], capture_output=True, text=True, check=False).stdout
-            candidates.append(str(Path(prefix.strip()) / "bin" / "python3.13"))
-    for candidate in filter(None, candidates):
-        probe = [candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"]
-        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
-            return candidate
-    return None
-
-
-def uv() -> str:
-    """``uv`` on PATH, or the project's private copy (``dev.py`` installs it)."""
-    return shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
-
-
 def build_twin(directory: Path, interpreter: str, bytecode: bool) -> None:
     """The artifact's files for this platform, as the Makefile builds them; read-only once built."""
     subprocess.run(
-        [uv(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:", "--python", interpreter,
-         "--target", str(directory), "-r", str(ROOT / "src" / "requirements.txt")],
+        [os.environ["BENCH_UV"], "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "--python", interpreter, "--target", str(directory), "-r", str(ROOT / "src" / "requirements.txt")],
         check=True,
     )  # fmt: skip
     shutil.copytree(ROOT / "src" / "geminidb_patcher", directory / "geminidb_patcher")
@@ -127,10 +106,10 @@ def _spread(values: list[float]) -> str:
 
 
 def main() -> dict[str, float]:
-    """Measure, print, return the figures (empty when no CPython 3.13 is installed)."""
-    interpreter = python313()
-    if interpreter is None:
-        print("cold start: skipped, no CPython 3.13 (Lambda's runtime) on this machine")
+    """Measure, print, return the figures (empty without a CPython 3.13; ``dev.py bench`` finds one, and uv)."""
+    interpreter = os.environ.get("BENCH_PYTHON313")
+    if not interpreter or not os.environ.get("BENCH_UV"):
+        print("cold start: skipped, no CPython 3.13 (Lambda's runtime) found; run it through python3 dev.py bench")
         return {}
     with tempfile.TemporaryDirectory() as tmp, remote_simulator(fleet()) as base_url:
         twins = {"bytecode": Path(tmp) / "with", "source": Path(tmp) / "without"}

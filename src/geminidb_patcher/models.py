@@ -236,6 +236,10 @@ class WaveStatus(_Strict):
     ready: bool
     """Whether this wave may submit in this run."""
     detail: str
+    waits_for: str | None = None
+    """The earlier wave this one waits for, when it is not ready."""
+    opens_at: datetime | None = None
+    """When this wave opens, when all it waits for is a bake to end."""
 
 
 class Rollout(_Strict):
@@ -278,6 +282,27 @@ class EngineCompliance(_Strict):
     """``current / instances``."""
     versions: dict[str, int]
     """``whole_version`` (``unknown`` when the API gives none) → instances."""
+
+
+WaitingFor = Literal[
+    "upgrading", "window", "blackout", "wave", "peer", "in_flight", "next_run", "error_budget", "no_window"
+]
+"""What instances that are behind and held back wait for, in the order a forecast lists them."""
+WAITING_FOR: tuple[WaitingFor, ...] = get_args(WaitingFor)
+
+
+class NextStep(_Strict):
+    """Instances behind that this run held back for one thing, and when they are expected to go."""
+
+    waiting_for: WaitingFor
+    instances: int
+    earliest_at: datetime | None = None
+    """The first moment one of them may go (a window opening, a blackout or a bake ending), when known."""
+    latest_at: datetime | None = None
+    within_a_day: int = 0
+    """How many of them may go within 24 hours of the run (only those with a known moment)."""
+    wave: str | None = None
+    """For ``wave``: the earlier wave they wait for."""
 
 
 FLEET = "all"
@@ -323,6 +348,7 @@ class RunReport(_Strict):
     jobs: list[JobRecord] = []
     source: TriggerSource | None = None
     compliance: list[EngineCompliance] = []
+    next_steps: list[NextStep] = []
 
     def as_answer(self, limit: int = ANSWER_OUTCOMES) -> dict[str, Any]:
         """The report as an invocation's JSON answer, at most ``limit`` outcomes and upgrade results.

@@ -11,6 +11,7 @@ from typing import Any
 from geminidb_patcher.models import (
     OUTCOME_KINDS,
     EngineCompliance,
+    NextStep,
     Outcome,
     RunReport,
     RunRequest,
@@ -38,6 +39,7 @@ class RunRecord:
     outcomes: list[Outcome]
     upgrade_results: list[dict[str, Any]]
     compliance: list[EngineCompliance]
+    next_steps: list[NextStep]
 
 
 def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) -> list[str]:
@@ -77,4 +79,5 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         jobs=list(record.plan.jobs) if record.plan else [],
         source=record.source,
         compliance=record.compliance,
+        next_steps=record.next_steps,
     )

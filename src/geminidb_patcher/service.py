@@ -27,6 +27,7 @@ from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.compliance import compliance
+from geminidb_patcher.reconcile.forecast import forecast
 from geminidb_patcher.reconcile.observe import observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
@@ -122,6 +123,7 @@ class Patcher:
         outcomes: list[Outcome] = []
         raw_results: list[dict[str, Any]] = []
         result: Plan | None = None
+        acted: list[Outcome] = []
         if snapshots:
             result = plan(snapshots, request, Policy.resolve(request, context.trigger, self._blackouts), self._clock())
             self._check_pinned(request, result)
@@ -132,9 +134,10 @@ class Patcher:
             else:
                 outcomes += outcomes_of.planned(result)
         standing = compliance(snapshots, result.holds if result else ())
+        next_steps = forecast(result, acted, started)
         record = RunRecord(
             context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
-            raw_results, standing,
+            raw_results, standing, next_steps,
         )  # fmt: skip
         report = build_report(record, self._clock(), self._publisher.notifier.names)
         self._publisher.publish(report, request)

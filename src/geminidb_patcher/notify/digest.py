@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from geminidb_patcher.models import EngineCompliance, Outcome, RunReport, compliance_totals
+from geminidb_patcher.models import EngineCompliance, NextStep, Outcome, RunReport, compliance_totals
 
 Severity = Literal["ok", "warning", "failure"]
 NotifyOn = Literal["always", "changes", "failures"]
@@ -47,6 +48,41 @@ def compliance_line(entries: Sequence[EngineCompliance]) -> str:
             part += f" ({tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator)"
         parts.append(part)
     return " · ".join(parts)
+
+
+def _at(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "a time not known yet"
+
+
+def _step_text(step: NextStep) -> str:
+    """One group of a forecast in words, e.g. ``12 in their windows within 24 h (first 2026-11-27 22:00 UTC)``."""
+    n, kind = step.instances, step.waiting_for
+    if kind == "window":
+        later = n - step.within_a_day
+        if not later:
+            return f"{n} in their windows within 24 h (first {_at(step.earliest_at)})"
+        if not step.within_a_day:
+            return f"{n} in their windows after 24 h (first {_at(step.earliest_at)})"
+        return f"{step.within_a_day} in their windows within 24 h (first {_at(step.earliest_at)}), {later} later"
+    if kind == "wave":
+        return f"{n} after wave '{step.wave}'" + (
+            f" bakes (until {_at(step.earliest_at)})" if step.earliest_at else " is patched"
+        )
+    texts = {
+        "upgrading": f"{n} upgrading or scheduled now",
+        "blackout": f"{n} after the blackout (ends {_at(step.earliest_at)})",
+        "peer": f"{n} after their DR or dual-active peer",
+        "in_flight": f"{n} as running upgrades finish (max_in_flight)",
+        "next_run": f"{n} on the next run",
+        "error_budget": f"{n} once the error budget allows (an operator must act)",
+        "no_window": f"{n} with no maintenance window (only an explicit window or 'anytime' patches them)",
+    }
+    return texts[kind]
+
+
+def forecast_line(steps: Sequence[NextStep]) -> str:
+    """``12 in their windows within 24 h (first …) · 30 after wave 'canary' bakes (until …)``."""
+    return " · ".join(map(_step_text, steps))
 
 
 def _scope(report: RunReport) -> str:
@@ -104,6 +140,8 @@ def build_digest(report: RunReport) -> Digest:
     sections: list[Section] = []
     if report.compliance:
         sections.append(Section("Compliance", (compliance_line(report.compliance),)))
+    if report.next_steps:
+        sections.append(Section("Next", (forecast_line(report.next_steps),)))
     for kind in PER_INSTANCE:
         chosen = [o for o in report.outcomes if o.outcome == kind]
         if chosen:

@@ -37,6 +37,8 @@ def wave_statuses(
     """Each wave's progress; a wave is ready when every earlier wave is patched, baked and failure-free."""
     statuses: list[WaveStatus] = []
     blocker: str | None = None
+    blocking_wave: str | None = None
+    opens_at: datetime | None = None
     for index, wave in enumerate(waves):
         instances = members.get(index, [])
         pending = sum(1 for i in instances if _needs_patch(i))
@@ -51,6 +53,8 @@ def wave_statuses(
                 failed=failed,
                 ready=blocker is None,
                 detail=detail,
+                waits_for=blocking_wave,
+                opens_at=opens_at,
             )
         )
         if blocker is not None:
@@ -60,7 +64,8 @@ def wave_statuses(
         elif pending:
             blocker = f"Waiting: wave '{wave.name}' still has {pending} instance(s) to patch."
         elif baking:
-            last_end = max(job.ended_at for job in baking if job.ended_at is not None)
-            opens = (last_end + bake).strftime("%Y-%m-%d %H:%M UTC")
-            blocker = f"Waiting: wave '{wave.name}' is baking until {opens}."
+            opens_at = max(job.ended_at for job in baking if job.ended_at is not None) + bake
+            blocker = f"Waiting: wave '{wave.name}' is baking until {opens_at:%Y-%m-%d %H:%M UTC}."
+        if blocker is not None:
+            blocking_wave = wave.name
     return statuses

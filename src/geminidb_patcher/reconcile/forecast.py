@@ -1,0 +1,78 @@
+"""What happens next: for instances behind that a run held back on timing or rollout limits, when they may go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from geminidb_patcher.models import WAITING_FOR, NextStep, Outcome, WaitingFor, WaveStatus
+from geminidb_patcher.reconcile.plan import Plan
+
+WAITS: dict[str, WaitingFor] = {
+    "upgrade_running": "upgrading",
+    "upgrade_scheduled": "upgrading",
+    "outside_maintenance_window": "window",
+    "window_too_short": "window",
+    "blackout": "blackout",
+    "wave_not_ready": "wave",
+    "waiting_for_dr_standby": "peer",
+    "waiting_for_dual_active_peer": "peer",
+    "max_in_flight": "in_flight",
+    "deadline": "next_run",
+    "busy": "next_run",
+    "error_budget_exhausted": "error_budget",
+    "no_maintenance_window": "no_window",
+}
+"""Hold reasons that time or the rollout clears, and what each waits for; the others need an operator."""
+A_DAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    waiting_for: WaitingFor
+    at: datetime | None
+    wave: str | None
+
+
+def _waits(plan: Plan, acted: Iterable[Outcome]) -> list[_Waiting]:
+    """One entry per behind instance held for a reason time or the rollout clears."""
+    statuses: dict[str, WaveStatus] = {status.name: status for status in plan.rollout.waves}
+    found = []
+    for hold in plan.holds:
+        waiting_for = WAITS.get(hold.reason)
+        if waiting_for is None or hold.instance is None or not hold.instance.patch_available:
+            continue
+        at, wave = hold.next_opening, None
+        if waiting_for == "wave" and hold.wave in statuses:
+            status = statuses[hold.wave]
+            at, wave = status.opens_at, status.waits_for
+        found.append(_Waiting(waiting_for, at, wave))
+    for outcome in acted:  # deferred while acting: every batched instance is behind
+        if outcome.outcome == "deferred" and outcome.reason in WAITS:
+            found.append(_Waiting(WAITS[outcome.reason], None, None))
+    return found
+
+
+def forecast(plan: Plan | None, acted: Sequence[Outcome], now: datetime) -> list[NextStep]:
+    """Groups by what they wait for (and the wave), in ``WAITING_FOR`` order, with their first and last moment."""
+    if plan is None:
+        return []
+    groups: dict[tuple[WaitingFor, str | None], list[datetime | None]] = {}
+    for waiting in _waits(plan, acted):
+        groups.setdefault((waiting.waiting_for, waiting.wave), []).append(waiting.at)
+    steps = []
+    ordered = sorted(groups.items(), key=lambda group: (WAITING_FOR.index(group[0][0]), group[0][1] or ""))
+    for (waiting_for, wave), moments in ordered:
+        known = [moment for moment in moments if moment is not None]
+        steps.append(
+            NextStep(
+                waiting_for=waiting_for,
+                instances=len(moments),
+                earliest_at=min(known, default=None),
+                latest_at=max(known, default=None),
+                within_a_day=sum(1 for moment in known if moment <= now + A_DAY),
+                wave=wave,
+            )
+        )
+    return steps

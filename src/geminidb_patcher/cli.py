@@ -1,4 +1,4 @@
-"""``geminidb-patcher plan|apply|status``: the function's engine from a terminal, with the usual Huawei variables."""
+"""``geminidb-patcher plan|apply|compliance|status``: the function's engine at a terminal, with Huawei's variables."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from geminidb_patcher.errors import (
     PlanChangedError,
     answer_for,
 )
-from geminidb_patcher.models import MAX_JOB_HISTORY, RunReport, RunRequest
+from geminidb_patcher.models import FLEET, MAX_JOB_HISTORY, RunReport, RunRequest, compliance_totals
+from geminidb_patcher.notify.digest import forecast_line
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
@@ -68,6 +69,20 @@ def _parser() -> argparse.ArgumentParser:
         if name == "apply":
             command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
             command.add_argument("--expected-plan-id", help="refuse unless the plan is still this one")
+    standing = commands.add_parser(
+        "compliance", help="how far behind each engine is, its versions, and when the rest is expected to go"
+    )
+    standing.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
+    standing.add_argument(
+        "--window",
+        default="instance",
+        help="the window the forecast assumes: instance (the default: what a schedule uses), anytime, or a JSON "
+        "window object",
+    )
+    standing.add_argument(
+        "--fail-below", type=float, metavar="PERCENT", help="exit 1 when the fleet is less than PERCENT current"
+    )
+    standing.add_argument("--output", choices=("table", "json"), default="table")
     status = commands.add_parser("status", help="running, finished and failed upgrade jobs")
     status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
     status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
@@ -188,6 +203,28 @@ def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "") -
         out.write(f"note: {note}\n")
 
 
+def compliance_table(report: RunReport) -> str:
+    """One row per target and engine, with its version spread (most instances first)."""
+    header = ("TARGET", "ENGINE", "INSTANCES", "CURRENT", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS")
+    rows = [
+        (
+            f"{entry.region}/{entry.project_id}",
+            entry.engine,
+            str(entry.instances),
+            str(entry.current),
+            str(entry.behind),
+            str(entry.behind_not_patchable),
+            f"{100 * entry.ratio:.1f}",
+            ", ".join(
+                f"{version} ({count})"
+                for version, count in sorted(entry.versions.items(), key=lambda item: (-item[1], item[0]))
+            ),
+        )
+        for entry in report.compliance
+    ]
+    return table(header, rows)
+
+
 def _cli_message(error: PatcherError) -> str:
     """What a person at the terminal reads for ``error``."""
     if isinstance(error, NoTargetError):
@@ -268,6 +305,39 @@ class Cli:
 
         patcher = self._wiring.patcher(on_batch=report_batch if progress else None)
         return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}"))
+
+    def compliance(self, targets: list[str] | None, window: str, output: str, fail_below: float | None) -> int:
+        """Per target and engine: current, behind, needing an operator, the versions; then what happens next.
+
+        A plan run that reads the fleet and submits nothing, notifies no channel.
+        """
+        fields: dict[str, Any] = {"mode": "plan", "notify": False}
+        fields["window"] = json.loads(window) if window.startswith("{") else window
+        if targets:
+            fields["targets"] = _targets(targets)
+        report = self._run(RunRequest.model_validate(fields))
+        fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET)
+        percent = 100 * fleet["current"] / fleet["instances"] if fleet else 100.0
+        if output == "json":
+            answer = {
+                "run_id": report.run_id,
+                "compliance": [entry.model_dump(mode="json") for entry in report.compliance],
+                "fleet": {**dict(fleet or {}), "percent_current": round(percent, 2)},
+                "next_steps": [step.model_dump(mode="json") for step in report.next_steps],
+                "errors": [error.model_dump(mode="json") for error in report.errors],
+            }
+            self._out.write(json.dumps(answer, indent=2) + "\n")
+        else:
+            self._out.write(compliance_table(report) + "\n")
+            if fleet:
+                stuck = f"; {fleet['stuck']} behind need an operator" if fleet["stuck"] else ""
+                self._out.write(f"\nfleet: {fleet['current']}/{fleet['instances']} current ({percent:.1f}%){stuck}\n")
+            if report.next_steps:
+                self._out.write(f"next: {forecast_line(report.next_steps)}\n")
+            for error in report.errors:
+                self._out.write(f"target {error.region}/{error.project_id} not read: {error.error_message}\n")
+        below = fail_below is not None and percent < fail_below
+        return EXIT_PROBLEMS if report.errors or below else EXIT_OK
 
     def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
         """Running upgrade jobs, and those started within ``lookback``."""
@@ -375,6 +445,8 @@ def _main(
         )
         if args.command == "status":
             return cli.status(args.target, _lookback(args.lookback), args.output)
+        if args.command == "compliance":
+            return cli.compliance(args.target, args.window, args.output, args.fail_below)
         fields = _request_fields(args)
         if args.command == "apply" and args.expected_plan_id:
             fields["expected_plan_id"] = args.expected_plan_id

@@ -6,9 +6,11 @@ import contextlib
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_patcher.cli import EXIT_ABORTED, EXIT_CONFIG, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_PROBLEMS, EXIT_USAGE, main
-from tests.helpers import fleet_document
+from tests.helpers import fleet_document, make_instance
 
 
 @pytest.fixture
@@ -240,3 +242,51 @@ def test_a_wrong_endpoint_names_the_host(sim: Simulator) -> None:
     err, out = io.StringIO(), io.StringIO()
     code = main(["plan"], environ, out=out, err=err)
     assert code == EXIT_PROBLEMS and "127.0.0.1:9" in out.getvalue()
+
+
+def _mixed_fleet() -> dict[str, Any]:
+    """Two current Cassandra, two a version behind (one frozen) with a window three hours ahead, one current Redis."""
+    rng = random.Random(1517)
+    opens = datetime.now(UTC) + timedelta(hours=3)
+    later = f"{opens:%H}:00-{(opens + timedelta(hours=2)):%H}:00"
+
+    def one(engine: str, version: str, patch: bool, **fields: Any) -> dict[str, Any]:
+        item = make_instance(rng, engine, patch_available=patch, maintenance_window=later, **fields)
+        item["datastore"]["whole_version"] = version
+        return item
+
+    return {
+        "instances": [
+            one("cassandra", "3.11.5.4", False),
+            one("cassandra", "3.11.5.4", False),
+            one("cassandra", "3.11.5.3", True),
+            one("cassandra", "3.11.5.3", True, status="frozen"),
+            one("redis", "6.2.0.7", False),
+        ]
+    }
+
+
+def test_compliance_shows_each_engine_its_versions_and_what_happens_next_without_submitting() -> None:
+    with Simulator(_mixed_fleet()) as mixed:
+        code, out, _, _ = cli(mixed, "compliance")
+        json_code, as_json, _, _ = cli(mixed, "compliance", "--output", "json")
+        gate_code, _, _, _ = cli(mixed, "compliance", "--fail-below", "90")
+        assert not upgrade_calls(mixed)
+
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "TARGET", "ENGINE", "INSTANCES", "CURRENT", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS"
+    ]  # fmt: skip
+    cassandra = next(line for line in lines if " cassandra " in line).split()
+    assert cassandra[1:7] == ["cassandra", "4", "2", "2", "1", "50.0"]
+    assert " ".join(cassandra[7:]) == "3.11.5.3 (2), 3.11.5.4 (2)"
+    assert "fleet: 3/5 current (60.0%); 1 behind need an operator" in out
+    assert code == EXIT_OK and gate_code == EXIT_PROBLEMS
+    answer = json.loads(as_json)
+    assert json_code == EXIT_OK and answer["fleet"]["percent_current"] == 60.0
+    assert {entry["engine"]: entry["versions"] for entry in answer["compliance"]} == {
+        "cassandra": {"3.11.5.3": 2, "3.11.5.4": 2},
+        "redis": {"6.2.0.7": 1},
+    }
+    assert [(step["waiting_for"], step["instances"]) for step in answer["next_steps"]] == [("window", 1)]
+    assert "next: 1 in their windows within 24 h (first " in out

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import random
+from datetime import UTC, datetime, timedelta
 
 from geminidb_local.environment import new_webhook_secret
 from geminidb_local.lambda_shim import LocalContext
@@ -48,3 +49,19 @@ def test_compliance_block_and_metrics_before_and_after_an_apply() -> None:
     assert after_metrics[("ComplianceRatio", "all")] == 100.0
     assert after_metrics[("InstancesBehind", "all")] == 0
     assert {e["engine"] for e in after["compliance"]} == {"cassandra", "redis"}  # type: ignore[attr-defined]
+
+
+def test_the_report_says_when_instances_held_for_their_windows_will_go() -> None:
+    rng = random.Random(1516)
+    opens = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    window = f"{opens:%H}:00-{(opens + timedelta(hours=2)):%H}:00"
+    instances = [make_instance(rng, "cassandra", maintenance_window=window) for _ in range(3)]
+    instances[0]["datastore"]["patch_available"] = False  # current: nothing to wait for
+    with Simulator({"instances": instances}) as simulator:
+        handler = handler_on(simulator, SECRET)
+        with contextlib.redirect_stdout(io.StringIO()):
+            report = handler({"mode": "plan", "window": "instance", "notify": False}, LocalContext())
+
+    (step,) = report["next_steps"]
+    assert (step["waiting_for"], step["instances"], step["within_a_day"]) == ("window", 2, 2)
+    assert datetime.fromisoformat(step["earliest_at"]) == opens

@@ -10,39 +10,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-import yaml
+from cfn_yaml import load_template
 from samtranslator.translator.transform import transform
 
 EXPECTED_TYPES = {
     "AWS::Lambda::Function": 2,
     "AWS::Scheduler::Schedule": 1,
     "AWS::ApiGatewayV2::Api": 1,
-    "AWS::CloudWatch::Alarm": 10,
+    "AWS::CloudWatch::Alarm": 11,
     "AWS::CloudWatch::Dashboard": 1,
     "AWS::SQS::Queue": 1,
 }
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (``!Ref`` → ``{"Ref": …}``)."""
-
-
-def _intrinsic(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _intrinsic)
 
 
 class _NoManagedPolicies:
@@ -54,7 +33,7 @@ class _NoManagedPolicies:
 
 def main(path: str) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-1")
-    template = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader subclass
+    template = load_template(Path(path))
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://example-bucket/geminidb-patcher.zip"

@@ -1,0 +1,77 @@
+"""template.yaml watches what the function emits: the compliance alarm and the dashboard name real EMF series."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tools.cfn_yaml import load_template
+
+from geminidb_patcher.models import FLEET, SUPPORTED_ENGINES
+from geminidb_patcher.telemetry import NAMESPACE, SERVICE, record_compliance
+
+TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
+CLOUDWATCH_MAX_EVALUATION_SECONDS = 7 * 86_400
+"""PutMetricAlarm refuses a Period times EvaluationPeriods above seven days."""
+
+
+def _emitted(engine: str) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        record_compliance(engine, current=9, behind=1, behind_not_patchable=0, ratio=0.9)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _series(records: list[dict[str, Any]]) -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
+    """(namespace, metric, dimensions) of every EMF metric in ``records``."""
+    found = set()
+    for record in records:
+        for definition in record["_aws"]["CloudWatchMetrics"]:
+            for dimensions in definition["Dimensions"]:
+                pairs = frozenset((name, str(record[name])) for name in dimensions)
+                found |= {(definition["Namespace"], metric["Name"], pairs) for metric in definition["Metrics"]}
+    return found
+
+
+def test_the_compliance_alarm_watches_a_series_the_function_emits_for_every_engine_it_allows() -> None:
+    alarm = TEMPLATE["Resources"]["SustainedNonComplianceAlarm"]["Properties"]
+    engines = TEMPLATE["Parameters"]["ComplianceAlarmEngine"]["AllowedValues"]
+    assert set(engines) == {FLEET, *SUPPORTED_ENGINES}
+    for engine in engines:
+        dimensions = frozenset(
+            (d["Name"], engine if d["Value"] == {"Ref": "ComplianceAlarmEngine"} else d["Value"])
+            for d in alarm["Dimensions"]
+        )
+        assert (alarm["Namespace"], alarm["MetricName"], dimensions) in _series(_emitted(engine))
+    assert (alarm["Namespace"], dict(alarm["Dimensions"][0])) == (NAMESPACE, {"Name": "service", "Value": SERVICE})
+
+
+def test_the_alarm_fires_only_after_every_day_of_the_chosen_span_is_below_and_cloudwatch_accepts_the_span() -> None:
+    alarm = TEMPLATE["Resources"]["SustainedNonComplianceAlarm"]["Properties"]
+    days = TEMPLATE["Parameters"]["ComplianceAlarmDays"]
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "ComplianceAlarmDays"}
+    assert alarm["Period"] == 86_400 and alarm["Period"] * days["MaxValue"] <= CLOUDWATCH_MAX_EVALUATION_SECONDS
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Maximum", "LessThanThreshold")
+    assert alarm["Threshold"] == {"Ref": "ComplianceAlarmPercent"}
+    assert _emitted(FLEET)[0]["ComplianceRatio"] in (90.0, [90.0])  # percent, as the threshold is
+
+
+def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() -> None:
+    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    filled = re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body)
+    widgets = json.loads(filled)["widgets"]
+    (trend,) = [w for w in widgets if w["properties"].get("title") == "Instances current (%)"]
+    emitted = set().union(*(_series(_emitted(engine)) for engine in (FLEET, *SUPPORTED_ENGINES)))
+    drawn = set()
+    previous: list[str] = []
+    for given in trend["properties"]["metrics"]:
+        # CloudWatch's "..." shorthand: the previous line with its last value replaced
+        line = [*previous[:-1], *given[1:]] if given[0] == "..." else given
+        previous = line
+        namespace, metric, *pairs = line
+        drawn.add((namespace, metric, frozenset(zip(pairs[::2], pairs[1::2], strict=True))))
+    assert drawn <= emitted and len(drawn) == 1 + len(SUPPORTED_ENGINES)

@@ -27,6 +27,8 @@ from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, is_http_event, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
 from geminidb_patcher.errors import InvalidRunRequestError
+from geminidb_patcher.models import FLEET, EngineCompliance, NextStep
+from geminidb_patcher.notify.digest import compliance_line, forecast_line
 from geminidb_patcher.webhook_auth import sign_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +62,29 @@ def _table(report: dict[str, Any]) -> str:
     jobs = Counter(job["status"] for job in report.get("jobs", []))
     if jobs:
         summary.append(f"  → upgrade jobs seen: {dict(jobs)}")
+    if report.get("compliance"):
+        entries = [EngineCompliance.model_validate(entry) for entry in report["compliance"]]
+        summary.append(f"  → compliance: {compliance_line(entries)}")
+    if report.get("next_steps"):
+        summary.append(f"  → next: {forecast_line([NextStep.model_validate(step) for step in report['next_steps']])}")
     return "\n".join([*lines, *summary])
+
+
+def _fleet_compliance(log_file: Path) -> list[str]:
+    """``ComplianceRatio`` and ``InstancesBehind`` of the whole fleet, per run, from the EMF records in the log."""
+
+    def value(record: dict[str, Any], name: str) -> float:
+        figure = record[name]
+        return float(figure[0] if isinstance(figure, list) else figure)
+
+    ratios, behind = [], []
+    for line in log_file.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("engine") == FLEET and "ComplianceRatio" in record:
+            ratios.append(value(record, "ComplianceRatio"))
+        elif record.get("engine") == FLEET and "InstancesBehind" in record:
+            behind.append(value(record, "InstancesBehind"))
+    return [f"{ratio:g}% current ({count:g} behind)" for ratio, count in zip(ratios, behind, strict=True)]
 
 
 @contextlib.contextmanager
@@ -139,6 +163,7 @@ def demo() -> int:
         f"submitted in step 2: {len(submitted)}, all found as UpgradeDbVersion jobs: {not problems}."
     )
     print(f"JSON logs and EMF metrics: {log_file} ({sum(1 for _ in log_file.open())} lines).")
+    print(f"Fleet ComplianceRatio per run, from those EMF records: {' → '.join(_fleet_compliance(log_file))}.")
     accepted = Counter(m["kind"] for m in inbox if 200 <= m["status"] < 300)
     refused = [m for m in inbox if not 200 <= m["status"] < 300]
     print(

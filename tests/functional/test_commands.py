@@ -57,3 +57,10 @@ def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
         ("slack", "teams", "feishu", "dingtalk", "wecom", "smn"), 2
     )
     assert all(200 <= m["status"] < 300 for m in messages)
+    # AND the compliance the runs emitted moves once the applied upgrades have ended
+    assert (
+        "Fleet ComplianceRatio per run, from those EMF records: 4.88% current (39 behind) → 4.88% current (39 "
+        "behind) → 65.85% current (14 behind)." in result.stdout
+    )
+    compliance_lines = [line for line in result.stdout.splitlines() if line.startswith("  → compliance: ")]
+    assert len(compliance_lines) == 3 and compliance_lines[0] != compliance_lines[-1]

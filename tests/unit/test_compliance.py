@@ -63,6 +63,6 @@ def test_the_digest_carries_one_compliance_line_first() -> None:
     assert digest.sections[0].heading == "Compliance"
     assert digest.sections[0].lines == (compliance_line(entries),)
     assert compliance_line(entries) == (
-        "Cassandra 2/5 current (2 need an operator) · Mongodb 0/1 current (1 needs an operator) · Redis 1/2 current"
+        "Cassandra 2/5 current (2 need an operator) · MongoDB 0/1 current (1 needs an operator) · Redis 1/2 current"
     )
     assert build_digest(small_run()).sections[0].heading != "Compliance"  # no fleet read, no line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geminidb_patcher.models import RunReport
+from geminidb_patcher.models import (
+    MAX_TARGETS,
+    MAX_WAVES,
+    WAITING_FOR,
+    EngineCompliance,
+    NextStep,
+    RunReport,
+)
 from geminidb_patcher.notify import dingtalk, feishu, slack, smn, teams, wecom
 from geminidb_patcher.notify.base import json_body
-from geminidb_patcher.notify.digest import build_digest, fit_lines, has_changes, utf8_size, worth_sending
+from geminidb_patcher.notify.digest import (
+    build_digest,
+    compliance_line,
+    fit_lines,
+    forecast_line,
+    has_changes,
+    utf8_size,
+    worth_sending,
+)
 from geminidb_patcher.notify.layout import share_budget
 from tests.reports import failing_run, large_run, report, small_run
 
@@ -100,3 +116,49 @@ def test_share_budget_never_gives_more_than_needed_or_available(needs: list[int]
     assert sum(shares) <= budget and all(s <= n for s, n in zip(shares, needs, strict=True))
     if sum(needs) <= budget:
         assert shares == needs
+
+
+def _widest_standing() -> dict[str, Any]:
+    """Compliance of 20 targets with six engines and ten versions each, and every kind of next step, ten waves."""
+    compliance = [
+        EngineCompliance(
+            region="ap-southeast-1", project_id=f"{target:032x}", engine=engine, instances=5000, current=4321,
+            behind=679, behind_not_patchable=123, ratio=0.8642,
+            versions={f"3.11.5.{n}": 500 for n in range(10)},
+        )
+        for target in range(MAX_TARGETS)
+        for engine in ("cassandra", "influxdb", "redis", "mongodb", "dynamodb", "hbase")
+    ]  # fmt: skip
+    moment = datetime(2026, 11, 27, 22, tzinfo=UTC)
+    steps = [
+        NextStep(waiting_for=kind, instances=12345, earliest_at=moment, latest_at=moment, within_a_day=2345)
+        for kind in WAITING_FOR
+        if kind != "wave"
+    ]
+    steps += [
+        NextStep(waiting_for="wave", instances=1234, earliest_at=moment, wave=f"wave-{n:02d}-{'x' * 50}")
+        for n in range(MAX_WAVES)
+    ]
+    return {"compliance": compliance, "next_steps": steps}
+
+
+def test_the_compliance_and_next_lines_fit_every_channel_beside_a_large_run() -> None:
+    standing = _widest_standing()
+    digest = build_digest(large_run().model_copy(update=standing))
+    lines = (compliance_line(standing["compliance"]), forecast_line(standing["next_steps"]))
+
+    assert len(json_body(teams.render(digest))) <= teams.PAYLOAD_LIMIT
+    assert len(json_body(feishu.render(digest))) <= feishu.PAYLOAD_LIMIT - 100
+    assert len(json_body(dingtalk.render(digest))) <= dingtalk.PAYLOAD_LIMIT
+    content = wecom.render(digest)["markdown"]["content"]
+    assert utf8_size(content) <= wecom.CONTENT_LIMIT
+    blocks = slack.render(digest)["blocks"]
+    assert all(len(b["text"]["text"]) <= slack.SECTION_TEXT_LIMIT for b in blocks if b["type"] == "section")
+    structure = json.loads(smn.render(digest)["message_structure"])
+    assert len(structure["sms"]) <= smn.SMS_LIMIT and utf8_size(structure["email"]) <= smn.EMAIL_LIMIT
+    for channel, rendered in {
+        "teams": teams.render(digest), "feishu": feishu.render(digest), "dingtalk": dingtalk.render(digest),
+        "wecom": wecom.render(digest), "slack": slack.render(digest), "smn email": structure["email"],
+    }.items():  # fmt: skip
+        text = rendered if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
+        assert all(line in text for line in lines), f"{channel} lost a compliance or next line"

@@ -256,6 +256,14 @@ def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
     ]
 
 
+DEMO_VERSIONS = {
+    "cassandra": ("3.11.5.4", "3.11.5.5"),
+    "influxdb": ("1.8.0.6", "1.8.0.7"),
+    "redis": ("6.2.0.6", "6.2.0.7"),
+}
+"""The demo's ``whole_version`` per engine: (behind, current); an upgrade in the simulator moves one to the other."""
+
+
 def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     """A fleet document of 41 instances that exercises every skip reason, for the demo."""
     rng = random.Random(seed)
@@ -265,8 +273,11 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
 
     def add(engine: str, name: str, **fields: Any) -> dict[str, Any]:
         patch = fields.pop("patch_available", True)
+        behind, current = DEMO_VERSIONS.get(engine, ("4.0.3", "4.0.4"))
+        version = fields.pop("whole_version", behind if patch else current)
         fields.setdefault("maintenance_window", window)
-        item = {"id": instance_id(rng), "name": name, "datastore": {"type": engine, "patch_available": patch}, **fields}
+        datastore = {"type": engine, "patch_available": patch, "whole_version": version}
+        item = {"id": instance_id(rng), "name": name, "datastore": datastore, **fields}
         instances.append(item)
         return item
 
@@ -278,7 +289,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
         add("redis", f"sessions-redis-{number:02d}")
     add("cassandra", "ledger-cassandra-patched", patch_available=False)
     add("redis", "cache-redis-patched", patch_available=False)
-    add("influxdb", "telemetry-influx-abnormal", status="abnormal")
+    add("influxdb", "telemetry-influx-abnormal", status="abnormal", whole_version="")
     add("cassandra", "audit-cassandra-frozen", status="frozen")
     add("redis", "queue-redis-rebooting", actions=["REBOOT"])
     running = add("cassandra", "billing-cassandra-upgrading", actions=["UPGRADE_DATABASE"])

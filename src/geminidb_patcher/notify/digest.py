@@ -39,11 +39,22 @@ class Digest:
         return " · ".join(f"{kind} {count}" for kind, count in self.counts if count) or "nothing in scope"
 
 
+ENGINE_NAMES = {
+    "cassandra": "Cassandra",
+    "influxdb": "Influx",
+    "redis": "Redis",
+    "mongodb": "MongoDB",
+    "dynamodb": "DynamoDB",
+    "hbase": "HBase",
+}
+"""GeminiDB's own names for the engines ListInstances reports in lower case; others are shown capitalised."""
+
+
 def compliance_line(entries: Sequence[EngineCompliance]) -> str:
     """``Cassandra 58/60 current · Redis 41/45 current (2 need an operator)``: engines summed over targets."""
     parts = []
     for engine, tally in compliance_totals(entries).items():
-        part = f"{engine.capitalize()} {tally['current']}/{tally['instances']} current"
+        part = f"{ENGINE_NAMES.get(engine, engine.capitalize())} {tally['current']}/{tally['instances']} current"
         if tally["stuck"]:
             part += f" ({tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator)"
         parts.append(part)

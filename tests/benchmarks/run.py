@@ -6,7 +6,14 @@ import os
 import platform
 import sys
 
-from tests.benchmarks import bench_cold_start, bench_cpu, bench_memory, bench_planner, bench_throughput
+from tests.benchmarks import (
+    bench_cold_start,
+    bench_compliance,
+    bench_cpu,
+    bench_memory,
+    bench_planner,
+    bench_throughput,
+)
 
 
 def machine() -> str:
@@ -22,6 +29,7 @@ def main() -> int:
     memory = bench_memory.main()
     planner = bench_planner.main()
     cpu = bench_cpu.main()
+    standing = bench_compliance.main()
     rows = []
     if cold:
         for kind, label in (("bytecode", "with"), ("source", "without")):
@@ -103,6 +111,19 @@ def main() -> int:
             f"{memory['apply_50000_mib'] / (128_000_000 / 1_048_576):.2f}",
             "<= 1.0",
         ),
+    ]
+    rows += [
+        (
+            f"compliance + forecast, {size:,} instances (CPU; report and EMF bytes)",
+            (
+                f"{standing[f'added_{size}_ms']:.1f} ms; +{standing[f'report_bytes_{size}']:,.0f} B, "
+                f"{standing[f'emf_records_{size}']:.0f} records / {standing[f'emf_bytes_{size}']:,.0f} B"
+            ),
+            f"plan() {standing[f'plan_{size}_ms']:.1f} ms",
+            f"{standing[f'added_{size}_ms'] / standing[f'plan_{size}_ms']:.2f}",
+            "(reported)",
+        )
+        for size in bench_compliance.SIZES
     ]
     print(f"\nmachine: {machine()}\n")
     print("| figure | measured | baseline | ratio | goal |")

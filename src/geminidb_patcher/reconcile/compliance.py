@@ -27,29 +27,25 @@ def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> lis
     stuck = {hold.instance_id for hold in holds if needs_an_operator(hold.reason)}
     found = []
     for snapshot in snapshots:
-        by_engine: dict[str, Counter[str]] = {}
-        versions: dict[str, Counter[str]] = {}
-        for instance in snapshot.instances:
-            engine = instance.engine or UNKNOWN
-            tally = by_engine.setdefault(engine, Counter())
-            tally["instances"] += 1
-            if instance.patch_available:
-                tally["behind"] += 1
-                tally["behind_not_patchable"] += instance.id in stuck
-            versions.setdefault(engine, Counter())[instance.version or UNKNOWN] += 1
-        for engine in sorted(by_engine):
-            tally = by_engine[engine]
+        instances = snapshot.instances
+        states = Counter(
+            (i.engine or UNKNOWN, i.patch_available, i.patch_available and i.id in stuck) for i in instances
+        )
+        versions = Counter((i.engine or UNKNOWN, i.version or UNKNOWN) for i in instances)
+        for engine in sorted({engine for engine, _, _ in states}):
+            behind = states[engine, True, False] + states[engine, True, True]
+            total = behind + states[engine, False, False]
             found.append(
                 EngineCompliance(
                     region=snapshot.target.region,
                     project_id=snapshot.target.project_id,
                     engine=engine,
-                    instances=tally["instances"],
-                    current=tally["instances"] - tally["behind"],
-                    behind=tally["behind"],
-                    behind_not_patchable=tally["behind_not_patchable"],
-                    ratio=round((tally["instances"] - tally["behind"]) / tally["instances"], 4),
-                    versions=dict(sorted(versions[engine].items())),
+                    instances=total,
+                    current=total - behind,
+                    behind=behind,
+                    behind_not_patchable=states[engine, True, True],
+                    ratio=round((total - behind) / total, 4),
+                    versions={version: n for (kind, version), n in sorted(versions.items()) if kind == engine},
                 )
             )
     return found

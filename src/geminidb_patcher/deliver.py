@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.errors import UpstreamError
-from geminidb_patcher.models import RunReport, RunRequest, Target, TargetError, compliance_totals
+from geminidb_patcher.models import EngineCompliance, RunReport, RunRequest, Target, TargetError, compliance_totals
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import BatchRecord
-from geminidb_patcher.telemetry import count_with_dimensions, record_compliance
+from geminidb_patcher.telemetry import count_with_dimensions, record_compliance, record_target_compliance
 
 OUTCOMES_PER_RECORD = 200
 """Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
@@ -88,21 +89,30 @@ class Publisher:
         )
         for (kind, engine, reason), count in sorted(groups.items()):
             count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
-        self._compliance_metrics(report)
+        compliance_metrics(report.compliance)
         self.notifier.deliver(report, request.notify)
 
-    def _compliance_metrics(self, report: RunReport) -> None:
-        """Per engine over all targets, and for the whole fleet: current and behind counts, the compliance ratio.
 
-        Four EMF records per engine and four for the fleet, dimension ``engine`` (``all`` for the fleet): a metric
-        has at most one series per engine plus one, whatever the fleet's size, so the trend costs a fixed amount.
-        """
-        for engine, tally in compliance_totals(report.compliance, with_fleet=True).items():
-            ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
-            record_compliance(
-                engine,
-                current=tally["current"],
-                behind=tally["behind"],
-                behind_not_patchable=tally["stuck"],
-                ratio=ratio,
-            )
+def compliance_metrics(entries: Sequence[EngineCompliance]) -> None:
+    """Per engine over all targets, and for the whole fleet: current and behind counts, the compliance ratio;
+    and each target's ratio.
+
+    Four EMF records per engine and four for the fleet, dimension ``engine`` (``all`` for the fleet), plus one
+    ``ComplianceRatio`` per target (dimension ``target``): at most one series per engine plus one, and one per
+    target, whatever the fleet's size, so the trend costs a fixed amount.
+    """
+    targets: dict[str, Counter[str]] = {}
+    for entry in entries:
+        tally = targets.setdefault(f"{entry.region}/{entry.project_id}", Counter())
+        tally.update(instances=entry.instances, current=entry.current)
+    for target, tally in targets.items():
+        record_target_compliance(target, tally["current"] / tally["instances"] if tally["instances"] else 1.0)
+    for engine, tally in compliance_totals(entries, with_fleet=True).items():
+        ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
+        record_compliance(
+            engine,
+            current=tally["current"],
+            behind=tally["behind"],
+            behind_not_patchable=tally["stuck"],
+            ratio=ratio,
+        )

@@ -47,3 +47,15 @@ def record_compliance(engine: str, *, current: int, behind: int, behind_not_patc
             default_dimensions={"service": SERVICE, "engine": engine},
         ):
             pass
+
+
+def record_target_compliance(target: str, ratio: float) -> None:
+    """One target's share of instances current (``region/project_id``, every engine), one EMF record."""
+    with single_metric(
+        name="ComplianceRatio",
+        unit=MetricUnit.Percent,
+        value=round(ratio * 100, 2),
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, "target": target},
+    ):
+        pass

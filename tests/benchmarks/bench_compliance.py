@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from geminidb_patcher.models import FLEET, RunRequest, compliance_totals
+from geminidb_patcher.deliver import compliance_metrics
+from geminidb_patcher.models import FLEET, EngineCompliance, RunRequest
 from geminidb_patcher.notify.digest import compliance_line, forecast_line
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
 from geminidb_patcher.reconcile.plan import Policy, plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
-from geminidb_patcher.telemetry import record_compliance
 from tests.benchmarks.bench_planner import snapshot
 
 SIZES = (2_000, 10_000)
@@ -51,19 +51,11 @@ def _cpu_ms(action: Callable[[], object]) -> tuple[float, float, float]:
     return statistics.median(samples), min(samples), max(samples)
 
 
-def _emit(entries: list) -> str:  # type: ignore[type-arg]
+def _emit(entries: list[EngineCompliance]) -> str:
     """The EMF records a run writes for ``entries``, as the log receives them."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        for engine, tally in compliance_totals(entries, with_fleet=True).items():
-            ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
-            record_compliance(
-                engine,
-                current=tally["current"],
-                behind=tally["behind"],
-                behind_not_patchable=tally["stuck"],
-                ratio=ratio,
-            )
+        compliance_metrics(entries)
     return out.getvalue()
 
 

@@ -26,9 +26,10 @@ def _run(simulator: Simulator, mode: str) -> tuple[dict[str, object], dict[tuple
         record = json.loads(line)
         for definition in record.get("_aws", {}).get("CloudWatchMetrics", []):
             for metric in definition["Metrics"]:
-                if "engine" in record and metric["Name"].startswith(("Compliance", "InstancesBehind", "InstancesCur")):
+                series = record.get("engine") or record.get("target")
+                if series and metric["Name"].startswith(("Compliance", "InstancesBehind", "InstancesCur")):
                     value = record[metric["Name"]]
-                    metrics[(metric["Name"], record["engine"])] = value[0] if isinstance(value, list) else value
+                    metrics[(metric["Name"], series)] = value[0] if isinstance(value, list) else value
     return report, metrics
 
 
@@ -48,6 +49,8 @@ def test_compliance_block_and_metrics_before_and_after_an_apply() -> None:
     assert before_metrics[("InstancesBehind", "all")] == 5
     assert after_metrics[("ComplianceRatio", "all")] == 100.0
     assert after_metrics[("InstancesBehind", "all")] == 0
+    target = f"{simulator.fleet.credentials.region}/{simulator.fleet.credentials.project_id}"
+    assert (before_metrics[("ComplianceRatio", target)], after_metrics[("ComplianceRatio", target)]) == (16.67, 100.0)
     assert {e["engine"] for e in after["compliance"]} == {"cassandra", "redis"}  # type: ignore[attr-defined]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from tools.cfn_yaml import load_template
 
 from geminidb_patcher.models import FLEET, SUPPORTED_ENGINES
-from geminidb_patcher.telemetry import NAMESPACE, SERVICE, record_compliance
+from geminidb_patcher.telemetry import NAMESPACE, SERVICE, record_compliance, record_target_compliance
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 CLOUDWATCH_MAX_EVALUATION_SECONDS = 7 * 86_400
@@ -75,3 +75,20 @@ def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() 
         namespace, metric, *pairs = line
         drawn.add((namespace, metric, frozenset(zip(pairs[::2], pairs[1::2], strict=True))))
     assert drawn <= emitted and len(drawn) == 1 + len(SUPPORTED_ENGINES)
+
+
+def test_the_per_target_widget_searches_the_dimensions_each_target_s_ratio_is_emitted_with() -> None:
+    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body))["widgets"]
+    (per_target,) = [w for w in widgets if w["properties"].get("title") == "Instances current per target (%)"]
+    search = per_target["properties"]["metrics"][0][0]["expression"]
+    schema = re.search(r"\{([^}]*)\} MetricName=\"(\w+)\"", search)
+    assert schema is not None
+    namespace, *dimensions = schema.group(1).split(",")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        record_target_compliance("ap-southeast-1/" + "0" * 32, 0.5)
+    (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    (definition,) = record["_aws"]["CloudWatchMetrics"]
+    assert (definition["Namespace"], [m["Name"] for m in definition["Metrics"]]) == (namespace, [schema.group(2)])
+    assert sorted(definition["Dimensions"][0]) == sorted(dimensions)

@@ -281,7 +281,7 @@ class EngineCompliance(_Strict):
     ratio: float
     """``current / instances``."""
     versions: dict[str, int]
-    """``whole_version`` (``unknown`` when the API gives none) → instances."""
+    """``whole_version`` (Cassandra's only), else the major ``version``, else ``unknown`` → instances."""
 
 
 WaitingFor = Literal[

@@ -19,7 +19,7 @@ from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION, instance_id
 from geminidb_patcher.handler import Handler
 from geminidb_patcher.huawei.client import huawei_time
-from tests.helpers import handler_on
+from tests.helpers import handler_on, make_instance
 
 SECRET = new_webhook_secret()
 ROLE_ROUTE = "GET /instances/{id}/instance-role"
@@ -214,3 +214,16 @@ def test_a_task_listing_span_huawei_might_refuse_fails_the_target_safely() -> No
         report = handler_for(simulator)(APPLY, LocalContext())
         assert report["outcomes"] == [] and posts(simulator) == []
         assert report["errors"][0]["error_code"] == "DBS.200001"
+
+
+def test_a_fleet_giving_another_engine_than_cassandra_a_whole_version_is_refused() -> None:
+    """The SDK documents ``whole_version`` as Cassandra's only, so the simulator never serves one elsewhere."""
+    rng = random.Random(1518)
+    redis = make_instance(rng, "redis")
+    redis["datastore"]["whole_version"] = "6.2.0.7"
+    with pytest.raises(ValueError, match=r"whole_version is only populated for GeminiDB Cassandra"):
+        Simulator({"instances": [redis]})
+    cassandra = make_instance(rng, "cassandra")
+    cassandra["datastore"]["whole_version"] = "3.11.5.5"
+    with Simulator({"instances": [cassandra]}) as simulator:
+        assert simulator.fleet.instances[0]["datastore"]["whole_version"] == "3.11.5.5"

@@ -23,9 +23,9 @@ def _fleet() -> list[dict[str, object]]:
         one("cassandra", datastore={"whole_version": "3.11.5.3"}),
         one("cassandra", datastore={"whole_version": "3.11.5.3"}, status="frozen"),
         one("cassandra", datastore={"whole_version": "", "version": ""}, abnormal_nodes=1),
-        one("redis", datastore={"whole_version": "6.2.0.7", "patch_available": False}),
-        one("redis", datastore={"whole_version": "6.2.0.6"}, maintenance_window="20:00-21:00"),
-        one("mongodb", datastore={"whole_version": "4.0.3"}),
+        one("redis", datastore={"patch_available": False}),  # Huawei gives only Cassandra a whole_version
+        one("redis", datastore={}, maintenance_window="20:00-21:00"),
+        one("mongodb", datastore={"version": "4.0"}),
     ]
 
 
@@ -41,6 +41,7 @@ def test_counts_per_engine_with_what_only_an_operator_can_fix() -> None:
     assert cassandra.versions == {"3.11.5.3": 2, "3.11.5.4": 2, "unknown": 1}
     assert cassandra.ratio == 0.4
     assert (redis.current, redis.behind, redis.behind_not_patchable) == (1, 1, 0)  # only waiting for its window
+    assert redis.versions == {"6.2": 2}  # no whole_version outside Cassandra: the major version stands in
     assert (mongodb.behind, mongodb.behind_not_patchable) == (1, 1)  # an engine this tool cannot patch
     assert {entry.region for entry in by_engine.values()} == {TARGET.region}
 

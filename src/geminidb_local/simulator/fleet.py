@@ -128,6 +128,11 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
     defaults = _ENGINE_DEFAULTS.get(engine, _ENGINE_DEFAULTS["cassandra"])
     datastore.setdefault("version", defaults["version"])
     datastore.setdefault("whole_version", defaults["whole_version"])
+    if datastore["whole_version"] and engine != "cassandra":
+        raise ValueError(
+            f"instance #{index} ({engine}): whole_version is only populated for GeminiDB Cassandra "
+            "(ListInstancesDatastoreResult); give the major version in datastore.version"
+        )
     datastore.setdefault("patch_available", True)
     created = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=index)
     item.setdefault("name", f"{engine}-{index:03d}")
@@ -256,12 +261,11 @@ def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
     ]
 
 
-DEMO_VERSIONS = {
-    "cassandra": ("3.11.5.4", "3.11.5.5"),
-    "influxdb": ("1.8.0.6", "1.8.0.7"),
-    "redis": ("6.2.0.6", "6.2.0.7"),
-}
-"""The demo's ``whole_version`` per engine: (behind, current); an upgrade in the simulator moves one to the other."""
+DEMO_CASSANDRA_VERSIONS = ("3.11.5.4", "3.11.5.5")
+"""The demo's Cassandra ``whole_version``s (behind, current); an upgrade in the simulator moves one to the other.
+
+Huawei fills ``whole_version`` only for Cassandra; the other engines show their major ``version`` alone.
+"""
 
 
 def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
@@ -273,7 +277,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
 
     def add(engine: str, name: str, **fields: Any) -> dict[str, Any]:
         patch = fields.pop("patch_available", True)
-        behind, current = DEMO_VERSIONS.get(engine, ("4.0.3", "4.0.4"))
+        behind, current = DEMO_CASSANDRA_VERSIONS if engine == "cassandra" else ("", "")
         version = fields.pop("whole_version", behind if patch else current)
         fields.setdefault("maintenance_window", window)
         datastore = {"type": engine, "patch_available": patch, "whole_version": version}
@@ -289,7 +293,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
         add("redis", f"sessions-redis-{number:02d}")
     add("cassandra", "ledger-cassandra-patched", patch_available=False)
     add("redis", "cache-redis-patched", patch_available=False)
-    add("influxdb", "telemetry-influx-abnormal", status="abnormal", whole_version="")
+    add("influxdb", "telemetry-influx-abnormal", status="abnormal")
     add("cassandra", "audit-cassandra-frozen", status="frozen")
     add("redis", "queue-redis-rebooting", actions=["REBOOT"])
     running = add("cassandra", "billing-cassandra-upgrading", actions=["UPGRADE_DATABASE"])

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from geminidb_patcher.models import (
     Blackout,
@@ -56,9 +56,8 @@ class Policy:
         return cls(window, merged_blackouts([*configured, *request.blackouts]))
 
 
-@dataclass(frozen=True)
-class Hold:
-    """An instance in scope that is not submitted in this run, and why."""
+class Hold(NamedTuple):
+    """An instance in scope that is not submitted in this run, and why (a tuple: a plan makes one per instance)."""
 
     target: Target
     instance_id: str
@@ -96,8 +95,7 @@ class Plan:
     jobs: tuple[JobRecord, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     order: int
     snapshot: FleetSnapshot
     instance: InstanceView
@@ -207,10 +205,12 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     latest = latest_jobs(job for snapshot in snapshots for job in snapshot.jobs)
     running = {instance_id for snapshot in snapshots for instance_id in snapshot.running_upgrades}
     busy = running.union(*(snapshot.other_jobs for snapshot in snapshots))
+    paired = {instance.dr_peer_id for snapshot in snapshots for instance in snapshot.instances if instance.dr_peer_id}
     peers = {
         instance.id: PeerState(instance.patch_available, instance.id in busy or bool(instance.actions))
         for snapshot in snapshots
         for instance in snapshot.instances
+        if instance.id in paired
     }
     waves = request.waves or []
     wave_names = [wave.name for wave in waves]
@@ -233,18 +233,23 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
 
     eligible: list[_Candidate] = []
     timings: dict[tuple[str, timedelta], WindowVerdict | None] = {}
+    failures_since, explicit, own_windows = (
+        now - request.rollout_lookback,
+        request.instance_ids is not None,
+        policy.window == "instance",
+    )
     for candidate in candidates:
         instance, snapshot = candidate.instance, candidate.snapshot
         last_job = latest.get(instance.id)
         failed = (
             pre_check(instance, snapshot, last_job)
-            or failure_check(last_job, now - request.rollout_lookback, request.instance_ids is not None)
+            or failure_check(last_job, failures_since, explicit)
             or dr_check(instance, peers)
         )
         if failed is not None:
             holds.append(candidate.hold("skipped", *failed))
             continue
-        key = (instance.maintenance_window if policy.window == "instance" else "", estimated_duration(instance))
+        key = (instance.maintenance_window if own_windows else "", estimated_duration(instance))
         if key not in timings:  # fleets share a few windows and node counts: judge each pair once
             timings[key] = timing_check(instance, policy.window, policy.blackouts, now)
         timing = timings[key]

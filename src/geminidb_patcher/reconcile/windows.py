@@ -21,8 +21,12 @@ DEFAULT_NODE_COUNT = 3
 
 def estimated_duration(instance: InstanceView) -> timedelta:
     """Upper-bound duration of a patch upgrade (see the README for the sources of each figure)."""
-    nodes = instance.node_count or DEFAULT_NODE_COUNT
-    if instance.engine == "redis":
+    return _estimate(instance.engine == "redis", instance.node_count or DEFAULT_NODE_COUNT)
+
+
+@functools.lru_cache(maxsize=256)
+def _estimate(redis: bool, nodes: int) -> timedelta:
+    if redis:
         return timedelta(seconds=900 + nodes * 120)  # basic components ~15 min, then 1-2 min per node
     return timedelta(seconds=600 + nodes * 120)  # Cassandra's documented bound; Influx has none, use the same
 
@@ -87,6 +91,15 @@ class WindowVerdict:
     next_opening: datetime | None
 
 
+@functools.lru_cache(maxsize=1024)
+def _around(window: DailyWindow, now: datetime) -> tuple[Opening | None, datetime | None]:
+    """The opening ``now`` is in (if any) and the next start: once per window and moment, as fleets share windows."""
+    openings = window.openings(now)
+    current = next((o for o in openings if o.start <= now < o.end), None)
+    return current, next((o.start for o in openings if o.start > now), None)
+
+
+@functools.lru_cache(maxsize=1024)
 def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -97,9 +110,7 @@ def _minutes(span: timedelta) -> int:
 
 def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: str) -> WindowVerdict | None:
     """``None`` when ``now`` is inside ``window`` with at least ``needed`` left; otherwise the verdict."""
-    openings = window.openings(now)
-    following = next((o.start for o in openings if o.start > now), None)
-    current = next((o for o in openings if o.start <= now < o.end), None)
+    current, following = _around(window, now)
     if current is None:
         detail = f"Outside the {label}" + (f"; it next opens at {_when(following)}." if following else ".")
         return WindowVerdict("outside_maintenance_window", detail, following)

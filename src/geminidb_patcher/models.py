@@ -287,7 +287,8 @@ class EngineCompliance(_Strict):
 WaitingFor = Literal[
     "upgrading", "window", "blackout", "wave", "peer", "in_flight", "next_run", "error_budget", "no_window"
 ]
-"""What instances that are behind and held back wait for, in the order a forecast lists them."""
+"""What instances that are behind and held back wait for, in the order a forecast lists them (``no_window``: no
+maintenance window, or none long enough for the upgrade)."""
 WAITING_FOR: tuple[WaitingFor, ...] = get_args(WaitingFor)
 
 

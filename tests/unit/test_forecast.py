@@ -114,3 +114,12 @@ def test_nothing_to_forecast_without_a_plan_and_the_digest_says_next_after_compl
 
     assert sections["Next"] == ("4 after the blackout (ends 2026-01-01 12:00 UTC)",)
     assert "Next" not in {section.heading for section in build_digest(small_run()).sections}
+
+
+def test_a_window_too_short_for_the_upgrade_is_no_window_at_all() -> None:
+    rng = random.Random(156)
+    fleet = [make_instance(rng, name="tiny", maintenance_window="20:00-20:10")]  # 10 min, the upgrade needs 16
+
+    (step,) = forecast(plan_of(snapshot(fleet), trigger="schedule"), [], NOW)
+
+    assert (step.waiting_for, step.instances, step.earliest_at) == ("no_window", 1, None)

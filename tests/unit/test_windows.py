@@ -166,3 +166,22 @@ def test_explicit_window_and_blackout_in_a_request() -> None:
 def test_bad_rollout_fields_are_rejected(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         RunRequest.model_validate(fields)
+
+
+def test_a_window_shorter_than_the_upgrade_never_fits_and_names_no_next_opening() -> None:
+    window = parse_maintenance_window("02:00-02:30")
+    assert window is not None
+    needed = timedelta(minutes=45)
+    for moment in (at(10), at(2) + timedelta(minutes=5)):  # outside it, and inside it
+        verdict = check_window(window, moment, needed, "w")
+        assert verdict is not None and (verdict.reason, verdict.next_opening) == ("window_too_short", None)
+        assert "lasts 30 min; the upgrade may take up to 45 min, so it never fits" in verdict.detail
+    fits = check_window(window, at(10), timedelta(minutes=20), "w")
+    assert fits is not None and (fits.reason, fits.next_opening) == ("outside_maintenance_window", at(2, day=2))
+
+
+def test_the_next_opening_named_is_the_next_one_long_enough() -> None:
+    # Berlin springs forward on 2026-03-29: that night 01:00-05:00 local lasts three hours, the next night four
+    window = explicit_window(ExplicitWindow(start=time(1), end=time(5), timezone="Europe/Berlin"))
+    verdict = check_window(window, datetime(2026, 3, 28, 12, tzinfo=UTC), timedelta(hours=3, minutes=30), "w")
+    assert verdict is not None and verdict.next_opening == datetime(2026, 3, 29, 23, tzinfo=UTC)

@@ -86,7 +86,7 @@ def _step_text(step: NextStep) -> str:
         "in_flight": f"{n} as running upgrades finish (max_in_flight)",
         "next_run": f"{n} on the next run",
         "error_budget": f"{n} once the error budget allows (an operator must act)",
-        "no_window": f"{n} with no maintenance window (only an explicit window or 'anytime' patches them)",
+        "no_window": f"{n} with no maintenance window long enough (only an explicit window or 'anytime' patches them)",
     }
     return texts[kind]
 

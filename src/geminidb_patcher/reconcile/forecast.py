@@ -44,6 +44,8 @@ def _waits(plan: Plan, acted: Iterable[Outcome]) -> list[_Waiting]:
         if waiting_for is None or hold.instance is None or not hold.instance.patch_available:
             continue
         at, wave = hold.next_opening, None
+        if waiting_for == "window" and at is None:  # a window that never fits the upgrade
+            waiting_for = "no_window"
         if waiting_for == "wave" and hold.wave in statuses:
             status = statuses[hold.wave]
             at, wave = status.opens_at, status.waits_for

@@ -92,11 +92,11 @@ class WindowVerdict:
 
 
 @functools.lru_cache(maxsize=1024)
-def _around(window: DailyWindow, now: datetime) -> tuple[Opening | None, datetime | None]:
-    """The opening ``now`` is in (if any) and the next start: once per window and moment, as fleets share windows."""
+def _around(window: DailyWindow, now: datetime) -> tuple[Opening | None, tuple[Opening, ...]]:
+    """The opening ``now`` is in (if any) and those after it: once per window and moment, as fleets share windows."""
     openings = window.openings(now)
     current = next((o for o in openings if o.start <= now < o.end), None)
-    return current, next((o.start for o in openings if o.start > now), None)
+    return current, tuple(o for o in openings if o.start > now)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -109,18 +109,32 @@ def _minutes(span: timedelta) -> int:
 
 
 def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: str) -> WindowVerdict | None:
-    """``None`` when ``now`` is inside ``window`` with at least ``needed`` left; otherwise the verdict."""
-    current, following = _around(window, now)
-    if current is None:
-        detail = f"Outside the {label}" + (f"; it next opens at {_when(following)}." if following else ".")
-        return WindowVerdict("outside_maintenance_window", detail, following)
-    left = current.end - now
-    if left < needed:
-        detail = f"Only {_minutes(left)} min left in the {label}; the upgrade may take up to {_minutes(needed)} min" + (
-            f". It next opens at {_when(following)}." if following else "."
+    """``None`` when ``now`` is inside ``window`` with at least ``needed`` left; otherwise the verdict.
+
+    The next opening named is the next one long enough for ``needed``; a window never that long is
+    ``window_too_short`` with no next opening, so no one is told to wait for a window that cannot fit the upgrade.
+    """
+    current, upcoming = _around(window, now)
+    if current is not None and current.end - now >= needed:
+        return None
+    fitting = next((o.start for o in upcoming if o.end - o.start >= needed), None)
+    if fitting is None and upcoming:
+        longest = max(o.end - o.start for o in upcoming)
+        detail = (
+            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes(needed)} min, so it "
+            "never fits: give the instance a longer window, or patch it with an explicit window."
         )
-        return WindowVerdict("window_too_short", detail, following)
-    return None
+        return WindowVerdict("window_too_short", detail, None)
+    then = f"it next opens at {_when(fitting)}" if fitting else ""
+    if current is None:
+        return WindowVerdict(
+            "outside_maintenance_window", f"Outside the {label}" + (f"; {then}." if then else "."), fitting
+        )
+    left = _minutes(current.end - now)
+    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes(needed)} min" + (
+        f". It next opens at {_when(fitting)}." if fitting else "."
+    )
+    return WindowVerdict("window_too_short", detail, fitting)
 
 
 def merged_blackouts(blackouts: Iterable[Blackout]) -> list[tuple[datetime, datetime, str]]:

@@ -74,6 +74,9 @@ def test_a_later_wave_waits_for_the_wave_before_it_to_be_patched_then_to_bake() 
         )
     ]
     assert forecast_line(baking) == "1 after wave 'canary' bakes (until 2026-01-01 12:30 UTC)"
+    held = plan_of(snapshot([patched, prod], jobs=jobs), waves_request()).holds
+    waiting = [(hold.reason, hold.next_opening) for hold in held if hold.outcome == "deferred"]
+    assert waiting == [("wave_not_ready", ended + timedelta(hours=1))]  # the outcome's next_window_at
 
 
 def test_rollout_limits_running_upgrades_and_the_deadline_each_get_a_group() -> None:

@@ -271,7 +271,8 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     chosen: list[_Candidate] = []
     for candidate in eligible:
         if candidate.wave is not None and not statuses[candidate.wave].ready:
-            holds.append(candidate.hold("deferred", "wave_not_ready", statuses[candidate.wave].detail))
+            status = statuses[candidate.wave]
+            holds.append(candidate.hold("deferred", "wave_not_ready", status.detail, status.opens_at))
         elif exhausted:
             detail = f"{errors} error(s) exceed max_errors {max_errors}; nothing is submitted until an operator acts."
             holds.append(candidate.hold("deferred", "error_budget_exhausted", detail))

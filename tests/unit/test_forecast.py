@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from geminidb_patcher.models import ExplicitWindow, NextStep, Outcome, RunRequest
+from geminidb_patcher.models import ExplicitWindow, NextStep, Outcome, RunRequest, Selector, Wave
 from geminidb_patcher.notify.digest import build_digest, forecast_line
 from geminidb_patcher.reconcile.forecast import forecast
 from tests.helpers import NOW, TARGET, job, make_instance, plan_of, snapshot
@@ -126,3 +126,24 @@ def test_a_window_too_short_for_the_upgrade_is_no_window_at_all() -> None:
     (step,) = forecast(plan_of(snapshot(fleet), trigger="schedule"), [], NOW)
 
     assert (step.waiting_for, step.instances, step.earliest_at) == ("no_window", 1, None)
+
+
+def test_only_the_wave_right_after_a_baking_one_knows_when_it_opens() -> None:
+    rng = random.Random(157)
+    canary = make_instance(rng, name="canary-1", patch_available=False)
+    middle, last = make_instance(rng, name="mid-1"), make_instance(rng, name="last-1")
+    ended = NOW - timedelta(minutes=30)
+    jobs = (job(canary, "Completed", ended - timedelta(minutes=20), ended),)
+    waves = [
+        Wave(name="canary", selector=Selector(name="*canary")),
+        Wave(name="mid", selector=Selector(name="*mid")),
+        Wave(name="last", selector=Selector(engines=["cassandra"])),
+    ]
+    request = RunRequest(max_in_flight="100%", bake=timedelta(hours=1), waves=waves)
+
+    steps = forecast(plan_of(snapshot([canary, middle, last], jobs=jobs), request), [], NOW)
+
+    assert [(step.wave, step.instances, step.earliest_at) for step in steps] == [
+        ("canary", 1, ended + timedelta(hours=1)),  # mid opens when canary has baked
+        ("mid", 1, None),  # last waits for mid to be patched and baked too: no moment yet
+    ]

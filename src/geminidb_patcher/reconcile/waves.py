@@ -34,10 +34,14 @@ def wave_statuses(
     now: datetime,
     bake: timedelta,
 ) -> list[WaveStatus]:
-    """Each wave's progress; a wave is ready when every earlier wave is patched, baked and failure-free."""
+    """Each wave's progress; a wave is ready when every earlier wave is patched, baked and failure-free.
+
+    A wave that is not ready waits for the wave before it; only the one right after the first unfinished wave can
+    name when it opens (that wave's bake end), the later ones wait for the waves between as well.
+    """
     statuses: list[WaveStatus] = []
     blocker: str | None = None
-    blocking_wave: str | None = None
+    blocked_after = len(waves)
     opens_at: datetime | None = None
     for index, wave in enumerate(waves):
         instances = members.get(index, [])
@@ -53,8 +57,8 @@ def wave_statuses(
                 failed=failed,
                 ready=blocker is None,
                 detail=detail,
-                waits_for=blocking_wave,
-                opens_at=opens_at,
+                waits_for=waves[index - 1].name if index > blocked_after else None,
+                opens_at=opens_at if index == blocked_after + 1 else None,
             )
         )
         if blocker is not None:
@@ -67,5 +71,5 @@ def wave_statuses(
             opens_at = max(job.ended_at for job in baking if job.ended_at is not None) + bake
             blocker = f"Waiting: wave '{wave.name}' is baking until {opens_at:%Y-%m-%d %H:%M UTC}."
         if blocker is not None:
-            blocking_wave = wave.name
+            blocked_after = index
     return statuses

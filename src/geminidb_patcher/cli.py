@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
@@ -316,20 +317,24 @@ class Cli:
         if targets:
             fields["targets"] = _targets(targets)
         report = self._run(RunRequest.model_validate(fields))
-        fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET)
-        percent = 100 * fleet["current"] / fleet["instances"] if fleet else 100.0
+        fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET, Counter())
+        percent = 100 * fleet["current"] / fleet["instances"] if fleet["instances"] else 100.0
         if output == "json":
             answer = {
                 "run_id": report.run_id,
                 "compliance": [entry.model_dump(mode="json") for entry in report.compliance],
-                "fleet": {**dict(fleet or {}), "percent_current": round(percent, 2)},
+                "fleet": {
+                    **{name: fleet[name] for name in ("instances", "current", "behind")},
+                    "behind_not_patchable": fleet["stuck"],
+                    "percent_current": round(percent, 2),
+                },
                 "next_steps": [step.model_dump(mode="json") for step in report.next_steps],
                 "errors": [error.model_dump(mode="json") for error in report.errors],
             }
             self._out.write(json.dumps(answer, indent=2) + "\n")
         else:
             self._out.write(compliance_table(report) + "\n")
-            if fleet:
+            if fleet["instances"]:
                 stuck = f"; {fleet['stuck']} behind need an operator" if fleet["stuck"] else ""
                 self._out.write(f"\nfleet: {fleet['current']}/{fleet['instances']} current ({percent:.1f}%){stuck}\n")
             if report.next_steps:

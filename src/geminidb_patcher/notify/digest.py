@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from geminidb_patcher.models import EngineCompliance, NextStep, Outcome, RunReport, compliance_totals
@@ -62,7 +62,7 @@ def compliance_line(entries: Sequence[EngineCompliance]) -> str:
 
 
 def _at(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "a time not known yet"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else "a time not known yet"
 
 
 def _step_text(step: NextStep) -> str:

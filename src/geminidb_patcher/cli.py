@@ -30,7 +30,7 @@ from geminidb_patcher.errors import (
     PlanChangedError,
     answer_for,
 )
-from geminidb_patcher.models import FLEET, MAX_JOB_HISTORY, RunReport, RunRequest, compliance_totals
+from geminidb_patcher.models import FLEET, MAX_JOB_HISTORY, RunReport, RunRequest, compliance_totals, current_share
 from geminidb_patcher.notify.digest import forecast_line
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
@@ -107,6 +107,11 @@ def _lookback(value: str) -> timedelta:
     return parsed
 
 
+def _window(value: str) -> Any:
+    """``--window``: ``instance``, ``anytime``, or a JSON window object (the model validates it)."""
+    return json.loads(value) if value.startswith("{") else value
+
+
 def _limit(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
@@ -138,7 +143,7 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
     if selector:
         fields["selector"] = selector
     if args.window:
-        fields["window"] = json.loads(args.window) if args.window.startswith("{") else args.window
+        fields["window"] = _window(args.window)
     for flag in ("max_in_flight", "max_errors"):
         if getattr(args, flag):
             fields[flag] = _limit(getattr(args, flag))
@@ -313,12 +318,12 @@ class Cli:
         A plan run that reads the fleet and submits nothing, notifies no channel.
         """
         fields: dict[str, Any] = {"mode": "plan", "notify": False}
-        fields["window"] = json.loads(window) if window.startswith("{") else window
+        fields["window"] = _window(window)
         if targets:
             fields["targets"] = _targets(targets)
         report = self._run(RunRequest.model_validate(fields))
         fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET, Counter())
-        percent = 100 * fleet["current"] / fleet["instances"] if fleet["instances"] else 100.0
+        percent = 100 * current_share(fleet)
         if output == "json":
             answer = {
                 "run_id": report.run_id,

@@ -9,7 +9,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.errors import UpstreamError
-from geminidb_patcher.models import EngineCompliance, RunReport, RunRequest, Target, TargetError, compliance_totals
+from geminidb_patcher.models import (
+    EngineCompliance,
+    RunReport,
+    RunRequest,
+    Target,
+    TargetError,
+    compliance_totals,
+    current_share,
+)
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.telemetry import count_with_dimensions, record_compliance, record_target_compliance
@@ -101,18 +109,14 @@ def compliance_metrics(entries: Sequence[EngineCompliance]) -> None:
     ``ComplianceRatio`` per target (dimension ``target``): at most one series per engine plus one, and one per
     target, whatever the fleet's size, so the trend costs a fixed amount.
     """
-    targets: dict[str, Counter[str]] = {}
-    for entry in entries:
-        tally = targets.setdefault(f"{entry.region}/{entry.project_id}", Counter())
-        tally.update(instances=entry.instances, current=entry.current)
-    for target, tally in targets.items():
-        record_target_compliance(target, tally["current"] / tally["instances"] if tally["instances"] else 1.0)
+    by_target = compliance_totals(entries, by=lambda entry: f"{entry.region}/{entry.project_id}")
+    for target, tally in by_target.items():
+        record_target_compliance(target, current_share(tally))
     for engine, tally in compliance_totals(entries, with_fleet=True).items():
-        ratio = tally["current"] / tally["instances"] if tally["instances"] else 1.0
         record_compliance(
             engine,
             current=tally["current"],
             behind=tally["behind"],
             behind_not_patchable=tally["stuck"],
-            ratio=ratio,
+            ratio=current_share(tally),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -310,16 +310,30 @@ FLEET = "all"
 """The engine name of a fleet-wide compliance total."""
 
 
-def compliance_totals(entries: Iterable[EngineCompliance], *, with_fleet: bool = False) -> dict[str, Counter[str]]:
-    """``instances``, ``current``, ``behind`` and ``stuck`` (behind, needing an operator) per engine summed over
-    targets, engines sorted; with ``with_fleet``, also the whole fleet under ``FLEET``."""
+def _engine(entry: EngineCompliance) -> str:
+    return entry.engine
+
+
+def compliance_totals(
+    entries: Iterable[EngineCompliance],
+    *,
+    with_fleet: bool = False,
+    by: Callable[[EngineCompliance], str] = _engine,
+) -> dict[str, Counter[str]]:
+    """``instances``, ``current``, ``behind`` and ``stuck`` (behind, needing an operator) summed per engine (or per
+    ``by`` of each entry, e.g. its target), keys sorted; with ``with_fleet``, also the whole fleet under ``FLEET``."""
     totals: dict[str, Counter[str]] = {}
     for entry in entries:
-        for engine in (entry.engine, FLEET) if with_fleet else (entry.engine,):
-            totals.setdefault(engine, Counter()).update(
+        for key in (by(entry), FLEET) if with_fleet else (by(entry),):
+            totals.setdefault(key, Counter()).update(
                 instances=entry.instances, current=entry.current, behind=entry.behind, stuck=entry.behind_not_patchable
             )
     return dict(sorted(totals.items()))
+
+
+def current_share(tally: Counter[str]) -> float:
+    """``current / instances`` of a ``compliance_totals`` tally; 1.0 when it counts no instance."""
+    return tally["current"] / tally["instances"] if tally["instances"] else 1.0
 
 
 ANSWER_OUTCOMES = 5_000

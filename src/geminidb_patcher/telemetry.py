@@ -21,41 +21,30 @@ logger.addFilter(redactor)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
+def _one_record(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
+    """One EMF record for one metric with its own dimensions (plus ``service``), flushed at once."""
+    with single_metric(
+        name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions={"service": SERVICE, **dimensions}
+    ):
+        pass
+
+
 def count_with_dimensions(name: str, value: int, dimensions: dict[str, str]) -> None:
     """One EMF record for a count with its own dimensions (plus ``service``), flushed at once."""
-    with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE, default_dimensions={"service": SERVICE}
-    ) as metric:
-        for key, dimension in dimensions.items():
-            metric.add_dimension(name=key, value=dimension)
+    _one_record(name, MetricUnit.Count, value, dimensions)
 
 
 def record_compliance(engine: str, *, current: int, behind: int, behind_not_patchable: int, ratio: float) -> None:
     """An engine's compliance (``engine`` = ``all`` for the fleet) as four EMF records, flushed at once."""
-    figures = (
-        ("ComplianceRatio", MetricUnit.Percent, round(ratio * 100, 2)),
-        ("InstancesCurrent", MetricUnit.Count, current),
-        ("InstancesBehind", MetricUnit.Count, behind),
-        ("InstancesBehindNotPatchable", MetricUnit.Count, behind_not_patchable),
-    )
-    for name, unit, value in figures:
-        with single_metric(
-            name=name,
-            unit=unit,
-            value=value,
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE, "engine": engine},
-        ):
-            pass
+    _one_record("ComplianceRatio", MetricUnit.Percent, round(ratio * 100, 2), {"engine": engine})
+    for name, count in (
+        ("InstancesCurrent", current),
+        ("InstancesBehind", behind),
+        ("InstancesBehindNotPatchable", behind_not_patchable),
+    ):
+        _one_record(name, MetricUnit.Count, count, {"engine": engine})
 
 
 def record_target_compliance(target: str, ratio: float) -> None:
     """One target's share of instances current (``region/project_id``, every engine), one EMF record."""
-    with single_metric(
-        name="ComplianceRatio",
-        unit=MetricUnit.Percent,
-        value=round(ratio * 100, 2),
-        namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE, "target": target},
-    ):
-        pass
+    _one_record("ComplianceRatio", MetricUnit.Percent, round(ratio * 100, 2), {"target": target})

@@ -12,8 +12,6 @@ import contextlib
 import io
 import json
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +22,7 @@ from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
-from tests.benchmarks.bench_planner import snapshot
+from tests.benchmarks.bench_planner import cpu_ms, snapshot
 
 SIZES = (2_000, 10_000)
 REPEAT = 9
@@ -39,12 +37,6 @@ def _versioned(count: int) -> FleetSnapshot:
         for n, view in enumerate(fleet.instances)
     )
     return replace(fleet, instances=views)
-
-
-def _cpu_ms(action: Callable[[], object]) -> float:
-    started = time.process_time()
-    action()
-    return (time.process_time() - started) * 1000
 
 
 def _emit(entries: list[EngineCompliance]) -> str:
@@ -65,7 +57,7 @@ def main() -> dict[str, float]:
         added_ms, plan_ms = [], []
         for k in range(REPEAT):  # each repetition is its own run, at its own moment: plan() first, as in a run
             now = NOW + timedelta(minutes=7 * k + 1)
-            plan_ms.append(_cpu_ms(lambda fleet=fleet, now=now: plan([fleet], request, policy, now)))
+            plan_ms.append(cpu_ms(lambda fleet=fleet, now=now: plan([fleet], request, policy, now)))
             result = plan([fleet], request, policy, now)
 
             def added(fleet: FleetSnapshot = fleet, result: Plan = result, now: datetime = now) -> str:
@@ -74,7 +66,7 @@ def main() -> dict[str, float]:
                 compliance_line(entries), forecast_line(steps)
                 return _emit(entries)
 
-            added_ms.append(_cpu_ms(added))
+            added_ms.append(cpu_ms(added))
         figures[f"added_{size}_ms"], low, high = statistics.median(added_ms), min(added_ms), max(added_ms)
         figures[f"plan_{size}_ms"] = statistics.median(plan_ms)
         entries = compliance([fleet], result.holds)

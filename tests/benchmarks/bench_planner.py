@@ -49,7 +49,8 @@ def snapshot(count: int) -> FleetSnapshot:
     return FleetSnapshot(TARGET, views)
 
 
-def _cpu_ms(action: Callable[[], object]) -> float:
+def cpu_ms(action: Callable[[], object]) -> float:
+    """CPU milliseconds of one ``action()``."""
     started = time.process_time()
     action()
     return (time.process_time() - started) * 1000
@@ -70,8 +71,8 @@ def main() -> dict[str, float]:
         plans, touches = [], []
         for k in range(repeat):
             now = NOW + timedelta(minutes=7 * k + 1)
-            plans.append(_cpu_ms(lambda f=fleet, now=now: plan([f], request, policy, now)))
-            touches.append(_cpu_ms(lambda f=fleet: [i.id for i in f.instances if i.patch_available]))
+            plans.append(cpu_ms(lambda f=fleet, now=now: plan([f], request, policy, now)))
+            touches.append(cpu_ms(lambda f=fleet: [i.id for i in f.instances if i.patch_available]))
         figures[f"plan_{size}_ms"] = statistics.median(plans)
         figures[f"plan_{size}_min_ms"], figures[f"plan_{size}_max_ms"] = min(plans), max(plans)
         figures[f"touch_{size}_ms"] = statistics.median(touches)

@@ -19,6 +19,13 @@ CLOUDWATCH_MAX_EVALUATION_SECONDS = 7 * 86_400
 """PutMetricAlarm refuses a Period times EvaluationPeriods above seven days."""
 
 
+def _dashboard_widgets() -> list[dict[str, Any]]:
+    """The dashboard's widgets, its ``${…}`` substitutions filled with a number so the body parses as JSON."""
+    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets: list[dict[str, Any]] = json.loads(re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body))["widgets"]
+    return widgets
+
+
 def _emitted(engine: str) -> list[dict[str, Any]]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -61,9 +68,7 @@ def test_the_alarm_fires_only_after_every_day_of_the_chosen_span_is_below_and_cl
 
 
 def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() -> None:
-    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    filled = re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body)
-    widgets = json.loads(filled)["widgets"]
+    widgets = _dashboard_widgets()
     (trend,) = [w for w in widgets if w["properties"].get("title") == "Instances current (%)"]
     emitted = set().union(*(_series(_emitted(engine)) for engine in (FLEET, *SUPPORTED_ENGINES)))
     drawn = set()
@@ -78,8 +83,7 @@ def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() 
 
 
 def test_the_per_target_widget_searches_the_dimensions_each_target_s_ratio_is_emitted_with() -> None:
-    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    widgets = json.loads(re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body))["widgets"]
+    widgets = _dashboard_widgets()
     (per_target,) = [w for w in widgets if w["properties"].get("title") == "Instances current per target (%)"]
     search = per_target["properties"]["metrics"][0][0]["expression"]
     schema = re.search(r"\{([^}]*)\} MetricName=\"(\w+)\"", search)

@@ -46,9 +46,8 @@ def _waits(plan: Plan, acted: Iterable[Outcome]) -> list[_Waiting]:
         at, wave = hold.next_opening, None
         if waiting_for == "window" and at is None:  # a window that never fits the upgrade
             waiting_for = "no_window"
-        if waiting_for == "wave" and hold.wave in statuses:
-            status = statuses[hold.wave]
-            at, wave = status.opens_at, status.waits_for
+        if waiting_for == "wave" and hold.wave in statuses:  # the plan gave the hold its wave's opening already
+            wave = statuses[hold.wave].waits_for
         found.append(_Waiting(waiting_for, at, wave))
     for outcome in acted:  # deferred while acting: every batched instance is behind
         if outcome.outcome == "deferred" and outcome.reason in WAITS:

@@ -90,6 +90,7 @@ class Publisher:
         for kind, count in report.counts.items():
             self._metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
         self._metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))
+        self._metrics.add_metric(name="RunsIncomplete", unit=MetricUnit.Count, value=0 if report.complete else 1)
         for error in report.errors:
             count_with_dimensions("ApiErrors", 1, {"error_code": error.error_code or "unknown", "call": "observe"})
         groups = Counter(

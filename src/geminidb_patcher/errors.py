@@ -8,7 +8,9 @@ may raise and catch these.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -96,6 +98,23 @@ class UpstreamError(PatcherError):
     may_have_arrived: bool = False
     error_code: str | None = None
     message: str = ""
+
+
+class InternalError(UpstreamError):
+    """An exception no adapter translated, caught where one target is observed or one batch is sent.
+
+    It becomes that target's or batch's error, so the run still reports and notifies. A batch that met one may
+    have been sent, so it is re-observed, never resent.
+    """
+
+    may_have_arrived = True
+    error_code = "InternalError"
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        frames = traceback.extract_tb(cause.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        self.message = f"unexpected {type(cause).__name__} while {stage}{where}"  # never the cause's text
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)

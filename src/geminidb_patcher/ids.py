@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 PROJECT_ID_PATTERN = r"^[0-9a-f]{32}$"
-INSTANCE_ID_PATTERN = r"^[0-9a-f]{32}in[0-9]{2}$"
+INSTANCE_ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$"
+"""A caller's instance ID must be path-safe: Huawei documents no format (its own examples differ), so IDs read
+from the API are never checked against any; this shape only keeps what a caller names out of URL syntax."""
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,3}$"
 JOB_ID_PATTERN = r"^[0-9a-fA-F-]{8,64}$"
 
@@ -27,7 +29,7 @@ def check_project_id(value: str) -> str:
 
 
 def check_instance_id(value: str) -> str:
-    """Return ``value`` if it is a GeminiDB instance ID (32 hex digits, ``in``, two digits)."""
+    """Return ``value`` if it has the path-safe shape of an instance ID (1-64 letters, digits, ``-``, ``_``)."""
     return _check(_INSTANCE_ID, value, "instance_id")
 
 

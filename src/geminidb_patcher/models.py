@@ -364,6 +364,8 @@ class RunReport(_Strict):
     source: TriggerSource | None = None
     compliance: list[EngineCompliance] = []
     next_steps: list[NextStep] = []
+    complete: bool = True
+    """False when a target could not be observed or a batch met an unexpected fault; ``notes`` says which."""
 
     def as_answer(self, limit: int = ANSWER_OUTCOMES) -> dict[str, Any]:
         """The report as an invocation's JSON answer, at most ``limit`` outcomes and upgrade results.

@@ -16,7 +16,9 @@ UNION_FIELDS: Mapping[str, str] = {
 }
 """Fields that accept several shapes; pydantic names the shape it tried in the path, which a user never wrote."""
 _PATTERNS: Mapping[str, str] = {
-    INSTANCE_ID_PATTERN: "must be a GeminiDB instance ID: 32 hex digits, 'in', two digits",
+    INSTANCE_ID_PATTERN: (
+        "must be an instance ID: 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+    ),
     PROJECT_ID_PATTERN: "must be a project ID: 32 lower-case hex digits",
     REGION_PATTERN: "must be a region ID such as 'ap-southeast-1'",
     r"^p-[0-9a-f]{16}$": "must be a plan_id as a plan reported it, such as 'p-3f0c2a9be1d47a65'",

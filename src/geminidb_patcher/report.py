@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from geminidb_patcher.errors import InternalError
 from geminidb_patcher.models import (
     OUTCOME_KINDS,
     EngineCompliance,
@@ -22,6 +23,8 @@ from geminidb_patcher.models import (
 )
 from geminidb_patcher.reconcile.budget import settle
 from geminidb_patcher.reconcile.plan import Plan
+
+INTERNAL_ERROR_CODE = InternalError.error_code
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,22 @@ def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) ->
     return found
 
 
+def incompleteness(errors: Sequence[TargetError], outcomes: Sequence[Outcome]) -> str | None:
+    """Why the run did not see or decide everything it should have, in a sentence; ``None`` when it did."""
+    internal = sum(1 for outcome in outcomes if outcome.error_code == INTERNAL_ERROR_CODE)
+    parts = []
+    if errors:
+        parts.append(f"{len(errors)} target(s) could not be observed (see errors)")
+    if internal:
+        parts.append(f"{internal} instance(s) met an unexpected fault while being submitted")
+    return f"The run is incomplete: {'; '.join(parts)}." if parts else None
+
+
 def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[str]) -> RunReport:
     """The ``RunReport``: counts per outcome, the rollout with this run's errors settled, notes."""
     counts = Counter(outcome.outcome for outcome in record.outcomes)
     rollout = settle(record.plan.rollout, record.outcomes) if record.plan else None
+    incomplete = incompleteness(record.errors, record.outcomes)
     return RunReport(
         run_id=record.run_id,
         trigger=record.trigger,
@@ -73,7 +88,11 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         outcomes=record.outcomes,
         upgrade_results=record.upgrade_results,
         errors=record.errors,
-        notes=notes(record.request, channels, bool(rollout and rollout.error_budget_exhausted)),
+        notes=[
+            *([incomplete] if incomplete else []),
+            *notes(record.request, channels, bool(rollout and rollout.error_budget_exhausted)),
+        ],
+        complete=incomplete is None,
         plan_id=record.plan.plan_id if record.plan else None,
         rollout=rollout,
         jobs=list(record.plan.jobs) if record.plan else [],

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from geminidb_patcher.deliver import Publisher
-from geminidb_patcher.errors import NoTargetError, PlanChangedError, UpstreamError
+from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.models import (
     Blackout,
     Outcome,
@@ -163,6 +163,10 @@ class Patcher:
                 return observe(ports(target), target, now, request, self._act_settings.concurrency)
             except UpstreamError as error:
                 return self._publisher.target_failed(target, error)
+            except PatcherError:
+                raise  # configuration: the whole run is refused, as before anything was sent
+            except Exception as unexpected:  # one target's fault must not end the run without a report
+                return self._publisher.target_failed(target, InternalError("observing the target", unexpected))
 
         workers = max(1, min(len(targets), self._act_settings.concurrency))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="observe") as pool:

@@ -105,7 +105,7 @@ def test_rejections_exit_1_and_status_lists_jobs(sim: Simulator) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["plan", "--instance-id", "not-an-id"], EXIT_USAGE),
+        (["plan", "--instance-id", "not/an-id"], EXIT_USAGE),
         (["plan", "--window", "sometimes"], EXIT_USAGE),
         (["plan", "--request", "/nonexistent/request.json"], EXIT_USAGE),
         (["plan", "--target", "eu-west-101"], EXIT_USAGE),

@@ -123,7 +123,6 @@ def test_deep_json_nesting_is_422_not_a_crash(gateway: tuple[str, Simulator]) ->
         ["0123456789abcdef0123456789abcdefin06\n"],
         ["\uff10\uff11\uff12\uff13456789abcdef0123456789abcdefin06"],  # full-width digits
         ["0123456789abcdef0123456789abcdefin06\u200b"],
-        ["0123456789ABCDEF0123456789ABCDEFin06"],
     ],
 )
 def test_path_and_query_injection_or_unicode_tricks_in_ids_are_422(

@@ -31,7 +31,7 @@ def problems(body: dict[str, Any]) -> list[dict[str, str]]:
         ({"max_errors": -1}, "max_errors", "must be a whole number from 0 to 100000, or a percentage"),
         ({"notify": 3}, "notify", "must be true, false, or a list of configured channel names"),
         ({"notify": [1]}, "notify.0", "Input should be a valid string"),
-        ({"instance_ids": ["abc"]}, "instance_ids.0", "must be a GeminiDB instance ID"),
+        ({"instance_ids": ["a/b"]}, "instance_ids.0", "must be an instance ID"),
         ({"targets": [{"region": "x", "project_id": "0" * 32}]}, "targets.0.region", "must be a region ID"),
         ({"selector": {"tags": {"bad key!": []}}}, "selector.tags.bad key!", "must be a tag key"),
         ({"mode": "apply", "surprise": 1}, "surprise", "is not a known field"),

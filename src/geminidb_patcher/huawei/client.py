@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from geminidb_patcher.huawei.auth import SUBJECT_TOKEN_HEADER, Authenticator, IssuedToken
 from geminidb_patcher.huawei.errors import (
@@ -20,7 +20,7 @@ from geminidb_patcher.huawei.errors import (
 )
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
-from geminidb_patcher.ids import check_instance_id, check_project_id
+from geminidb_patcher.ids import check_project_id
 from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
 from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
 
@@ -216,9 +216,10 @@ class GeminiDBClient:
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         """Patch up to ten instances of one engine now (BatchUpgradeDatabaseVersion).
 
-        Never repeated after the request may have reached the server: the caller re-observes instead.
+        Never repeated after the request may have reached the server: the caller re-observes instead. The IDs are
+        the API's own (data, sent in the body), so no format is imposed on them.
         """
-        ids = [check_instance_id(instance_id) for instance_id in instance_ids]
+        ids = list(instance_ids)
         if not 0 < len(ids) <= MAX_BATCH_SIZE or len(set(ids)) != len(ids):
             raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} distinct instance IDs")
         response = self._call(
@@ -278,7 +279,7 @@ class GeminiDBClient:
 
     def show_instance_role(self, instance_id: str) -> str:
         """The instance's role in its DR pair (ShowInstanceRole): ``master`` or ``slave``; ``""`` if unsaid."""
-        path = f"/instances/{check_instance_id(instance_id)}/instance-role"
+        path = f"/instances/{quote(instance_id, safe='')}/instance-role"  # an ID from the API: escaped, not judged
         role = require_object(self._call("GET", path, may_retry=may_retry_read), "role")["role"]
         return role if isinstance(role, str) else ""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.outcomes import outcome_for
@@ -116,6 +116,9 @@ class Submitter:
         try:
             results = port.batch_upgrade(batch.instance_ids)
         except UpstreamError as error:
+            outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
+        except Exception as unexpected:  # one batch's fault must not end the run without a report
+            error = InternalError("submitting a batch", unexpected)
             outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
         else:
             raw = _sharing_ids([result.raw for result in results], batch)

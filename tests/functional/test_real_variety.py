@@ -1,0 +1,156 @@
+"""Huawei's real variety through the real handler: odd IDs, faults inside one target or batch, site engines, refusals.
+
+Each test here failed before the function was changed to pass it (issue "Fidelity II").
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
+from geminidb_local.lambda_shim import LocalContext, make_handler
+from geminidb_local.simulator import Simulator
+from geminidb_local.simulator.fleet import instance_id
+from geminidb_patcher.errors import InvalidRunRequestError
+from geminidb_patcher.huawei.client import GeminiDBClient
+from geminidb_patcher.models import Target
+from geminidb_patcher.reconcile.ports import UpgradeResult
+from geminidb_patcher.wiring import Wiring
+from tests.helpers import environment_for, handler_on
+
+SECRET = new_webhook_secret()
+SUBMIT_ROUTE = "POST /instances/db-upgrade"
+HUAWEI_DR_EXAMPLE_ID = "054e292c9880d4992f02c0196d3ein12"
+"""Huawei's own SwitchToSlave example: 28 hex digits, not the 32 of its other examples."""
+
+
+def fleet(ids: Sequence[str], engine: str = "cassandra", **extra: Any) -> dict[str, Any]:
+    instances = [{"id": i, "name": f"node-{n:02d}", "datastore": {"type": engine}} for n, i in enumerate(ids)]
+    return {"instances": instances, **extra}
+
+
+def random_ids(count: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    return [instance_id(rng) for _ in range(count)]
+
+
+def apply_anytime(**fields: Any) -> dict[str, Any]:
+    return {"mode": "apply", "window": "anytime", "max_in_flight": "100%", **fields}
+
+
+def run(simulator: Simulator, event: dict[str, Any], **environ: str) -> dict[str, Any]:
+    report: dict[str, Any] = handler_on(simulator, SECRET, sleep=lambda seconds: None, **environ)(event, LocalContext())
+    return report
+
+
+def posted(simulator: Simulator) -> list[str]:
+    return [i for e in simulator.exchanges if e.route == SUBMIT_ROUTE for i in e.body["instance_ids"]]
+
+
+# -- 1. no instance stops a run ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "odd_id",
+    [HUAWEI_DR_EXAMPLE_ID, "0123456789ABCDEF0123456789ABCDEFin06", "0123456789abcdef0123456789abcdefin6"],
+    ids=["28-hex", "capitals", "one-digit-suffix"],
+)
+def test_an_id_in_a_shape_huawei_never_promised_is_patched_like_any_other(odd_id: str) -> None:
+    ids = [*random_ids(12), odd_id, *random_ids(3, seed=6)]
+    with Simulator(fleet(ids)) as simulator:
+        report = run(simulator, apply_anytime())
+        assert report["counts"]["submitted"] == 16 and report["complete"] is True
+        assert sorted(posted(simulator)) == sorted(ids)
+        assert {o["instance_id"]: o["outcome"] for o in report["outcomes"]}[odd_id] == "submitted"
+
+
+def test_a_caller_may_name_an_id_in_huaweis_other_shapes() -> None:
+    with Simulator(fleet([HUAWEI_DR_EXAMPLE_ID, *random_ids(2)])) as simulator:
+        report = run(simulator, apply_anytime(instance_ids=[HUAWEI_DR_EXAMPLE_ID]))
+        assert posted(simulator) == [HUAWEI_DR_EXAMPLE_ID] and report["counts"]["submitted"] == 1
+
+
+@pytest.mark.parametrize("bad", ["../instances", "a/b", "x?y=1", "in%2F", "", "-leading", "a" * 65])
+def test_a_caller_given_id_that_is_not_path_safe_is_refused_naming_the_rule(bad: str) -> None:
+    with Simulator(fleet(random_ids(2))) as simulator:
+        with pytest.raises(InvalidRunRequestError, match="letters, digits, '-' or '_'"):
+            run(simulator, apply_anytime(instance_ids=[bad]))
+        assert not [e for e in simulator.exchanges if e.route == SUBMIT_ROUTE]
+
+
+class FaultyClient:
+    """A real client whose batch call raises an untranslated exception when the batch holds ``poisoned``."""
+
+    def __init__(self, client: GeminiDBClient, poisoned: str) -> None:
+        self._client = client
+        self._poisoned = poisoned
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
+        if self._poisoned in instance_ids:
+            raise KeyError("a bug met while sending this batch")
+        return self._client.batch_upgrade(instance_ids)
+
+
+class FaultyObservation(FaultyClient):
+    """A real client whose instance listing raises an untranslated exception."""
+
+    def list_instance_views(self) -> Any:
+        raise AttributeError("a bug met while reading instances")
+
+
+def faulty_handler(
+    simulator: Simulator, wrap: Callable[[GeminiDBClient], Any], **extra: str
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    environ = environment_for(simulator, SECRET, **extra)
+
+    class FaultyWiring(Wiring):
+        def client(self, target: Target, time_left: Callable[[], float] | None = None) -> Any:
+            return wrap(super().client(target, time_left))
+
+    base = simulator_wiring(simulator, environ, sleep=lambda seconds: None)
+    wiring = FaultyWiring(base.settings, base.secrets, clock=simulator.state.clock.now, sleep=lambda seconds: None)
+    return make_handler(environ, wiring)
+
+
+def test_a_fault_inside_one_batch_fails_that_batch_and_the_run_still_reports_and_notifies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ids = sorted(random_ids(25))
+    with Simulator(fleet(ids)) as simulator:
+        environ = simulator_environment(simulator, webhook_secret=SECRET)
+        poisoned = ids[12]  # in the second of three batches (ordered by name = by position here)
+        handler = faulty_handler(
+            simulator,
+            lambda client: FaultyClient(client, poisoned),
+            NOTIFY_WEBHOOK_URL=environ["NOTIFY_WEBHOOK_URL"],
+        )
+        report = handler(apply_anytime(max_errors=100), LocalContext())
+        failed = [o for o in report["outcomes"] if o["outcome"] == "failed"]
+        assert len(failed) == 10 and {o["error_code"] for o in failed} == {"InternalError"}
+        assert poisoned in {o["instance_id"] for o in failed}
+        assert "KeyError while submitting a batch" in failed[0]["error_message"]
+        assert "a bug met" not in str(report)  # the exception's own text never reaches the report
+        assert report["counts"]["submitted"] == 15 and report["complete"] is False
+        assert any("incomplete" in note for note in report["notes"])
+        assert len(simulator.inbox) == 1, "the channel still heard of the run"
+    assert '"RunsIncomplete":[1.0]' in capsys.readouterr().out
+
+
+def test_a_fault_while_observing_one_target_is_that_targets_error() -> None:
+    with Simulator(fleet(random_ids(3))) as simulator:
+        handler = faulty_handler(simulator, lambda client: FaultyObservation(client, ""))
+        report = handler(apply_anytime(), LocalContext())
+        assert [e["error_code"] for e in report["errors"]] == ["InternalError"]
+        assert "AttributeError while observing the target" in report["errors"][0]["error_message"]
+        assert report["complete"] is False and not posted(simulator)
+
+
+_ = timedelta  # used by later sections

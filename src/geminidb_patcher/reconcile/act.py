@@ -118,8 +118,8 @@ class Submitter:
         except UpstreamError as error:
             outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
         except Exception as unexpected:  # one batch's fault must not end the run without a report
-            error = InternalError("submitting a batch", unexpected)
-            outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
+            internal = InternalError("submitting a batch", unexpected)
+            outcomes = self._after_error(port, batch, internal, started, (time.perf_counter() - began) * 1000)
         else:
             raw = _sharing_ids([result.raw for result in results], batch)
             elapsed = (time.perf_counter() - began) * 1000

@@ -155,10 +155,12 @@ def submitted(result: object) -> list[str]:
     return [i.name for b in result.batches for i in b.instances]  # type: ignore[attr-defined]
 
 
-def dr_pair(rng: random.Random, *, standby_patch: bool = True, role: str = "slave") -> list[dict[str, object]]:
+def dr_pair(
+    rng: random.Random, *, standby_patch: bool = True, role: str = "slave", engine: str = "cassandra"
+) -> list[dict[str, object]]:
     """A DR pair as ListInstances shows it (``dr_instance_id`` only), with ShowInstanceRole's answers."""
-    standby = make_instance(rng, name="standby")
-    primary = make_instance(rng, name="primary")
+    standby = make_instance(rng, engine, name="standby")
+    primary = make_instance(rng, engine, name="primary")
     standby.update(dr_instance_id=primary["id"], dr_role=role)
     primary.update(dr_instance_id=standby["id"], dr_role="master")
     standby["datastore"]["patch_available"] = standby_patch  # type: ignore[index]

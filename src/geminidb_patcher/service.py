@@ -28,7 +28,7 @@ from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
-from geminidb_patcher.reconcile.observe import observe
+from geminidb_patcher.reconcile.observe import SiteRules, observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
@@ -99,6 +99,7 @@ class Patcher:
         blackouts: Sequence[Blackout] = (),
         on_batch: Callable[[BatchRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        site_rules: SiteRules | None = None,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -109,6 +110,7 @@ class Patcher:
         self._blackouts = tuple(blackouts)
         self._on_batch = on_batch
         self._sleep = sleep
+        self._site_rules = site_rules or SiteRules()
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
@@ -160,7 +162,8 @@ class Patcher:
 
         def one(target: Target) -> FleetSnapshot | TargetError:
             try:
-                return observe(ports(target), target, now, request, self._act_settings.concurrency)
+                concurrency = self._act_settings.concurrency
+                return observe(ports(target), target, now, request, concurrency, self._site_rules)
             except UpstreamError as error:
                 return self._publisher.target_failed(target, error)
             except PatcherError:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.ids import check_project_id, check_region
-from geminidb_patcher.models import MAX_BLACKOUTS, MAX_INSTANCE_IDS, MAX_TARGETS, Blackout, Target
+from geminidb_patcher.models import (
+    MAX_BLACKOUTS,
+    MAX_INSTANCE_IDS,
+    MAX_TARGETS,
+    SUPPORTED_ENGINES,
+    TAG_KEY_PATTERN,
+    Blackout,
+    Target,
+)
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
 from geminidb_patcher.problems import describe_problems
+from geminidb_patcher.reconcile.observe import DEFAULT_DR_ROLE_TAG
 from geminidb_patcher.urls import check_url
 
 ENV_REGION = "HUAWEICLOUD_REGION"
@@ -36,6 +46,9 @@ ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
 ENV_READ_TIMEOUT = "HTTP_READ_TIMEOUT"
 ENV_WEBHOOK_TOLERANCE = "WEBHOOK_TOLERANCE_SECONDS"
 ENV_BLACKOUTS = "PATCHER_BLACKOUTS"
+ENV_DR_ROLE_TAG = "PATCHER_DR_ROLE_TAG"
+ENV_PATCH_ENGINES = "GEMINIDB_PATCH_ENGINES"
+_TAG_KEY = re.compile(TAG_KEY_PATTERN)
 _BLACKOUTS = TypeAdapter(list[Blackout])
 
 
@@ -61,6 +74,9 @@ class Settings:
     max_body_bytes: int = 65_536
     max_instance_ids: int = MAX_INSTANCE_IDS
     max_targets: int = MAX_TARGETS
+    dr_role_tag: str = DEFAULT_DR_ROLE_TAG
+    patch_engines: dict[str, frozenset[str]] = field(default_factory=dict)
+    """region → the engines its batch patch API accepts, where configured (overrides the site table)."""
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -94,6 +110,39 @@ def _region_endpoints(environ: Mapping[str, str]) -> dict[str, str]:
             raise ConfigError(f"{ENV_ENDPOINTS} has a key that is not a region") from None
         endpoints[region] = check_url(ENV_ENDPOINTS, url)
     return endpoints
+
+
+def _dr_role_tag(environ: Mapping[str, str]) -> str:
+    tag = environ.get(ENV_DR_ROLE_TAG) or DEFAULT_DR_ROLE_TAG
+    if not _TAG_KEY.fullmatch(tag) or len(tag) > 36:  # the tag query takes keys of at most 36 characters
+        raise ConfigError(f"{ENV_DR_ROLE_TAG} is not a tag key (1 to 36 letters, digits or _ . : = + @ / -)")
+    return tag
+
+
+def _patch_engines(environ: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    raw = environ.get(ENV_PATCH_ENGINES)
+    if not raw:
+        return {}
+    problem = (
+        f'{ENV_PATCH_ENGINES} must be a JSON object of region → list of engines, e.g. {{"ap-southeast-1": '
+        f'["cassandra", "influxdb"]}}; engines from {", ".join(sorted(SUPPORTED_ENGINES))}'
+    )
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ConfigError(problem) from None
+    if not isinstance(document, dict):
+        raise ConfigError(problem)
+    engines: dict[str, frozenset[str]] = {}
+    for region, names in document.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in SUPPORTED_ENGINES for n in names):
+            raise ConfigError(problem)
+        try:
+            check_region(str(region))
+        except ValueError:
+            raise ConfigError(problem) from None
+        engines[str(region)] = frozenset(names)
+    return engines
 
 
 def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
@@ -182,4 +231,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_body_bytes=int(_number(environ, ENV_MAX_BODY_BYTES, 65_536, 1024, 1_048_576)),
         max_instance_ids=int(_number(environ, ENV_MAX_INSTANCE_IDS, MAX_INSTANCE_IDS, 1, MAX_INSTANCE_IDS)),
         max_targets=int(_number(environ, ENV_MAX_TARGETS, MAX_TARGETS, 1, MAX_TARGETS)),
+        dr_role_tag=_dr_role_tag(environ),
+        patch_engines=_patch_engines(environ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -25,7 +26,7 @@ from geminidb_patcher.huawei.auth import (
     password_token_body,
 )
 from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
-from geminidb_patcher.huawei.endpoints import geminidb_endpoint, iam_endpoint
+from geminidb_patcher.huawei.endpoints import ROLE_API_ENGINES, geminidb_endpoint, iam_endpoint, patchable_engines
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
 from geminidb_patcher.models import Target
@@ -34,6 +35,7 @@ from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
+from geminidb_patcher.reconcile.observe import SiteRules
 from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
 from geminidb_patcher.service import Patcher, RequestLimits
 from geminidb_patcher.settings import Settings, load_settings
@@ -217,4 +219,9 @@ class Wiring:
             blackouts=self.settings.blackouts,
             on_batch=on_batch,
             sleep=self._sleep,
+            site_rules=SiteRules(
+                dr_role_tag=self.settings.dr_role_tag,
+                role_api_engines=ROLE_API_ENGINES,
+                site_engines=functools.partial(patchable_engines, overrides=self.settings.patch_engines),
+            ),
         )

@@ -89,8 +89,20 @@ def contract_fleet() -> dict[str, Any]:
     ]
     standby, primary = instance_id(rng), instance_id(rng)
     instances += [
-        {"id": standby, "name": "dr-standby", "dr_instance_id": primary, "dr_role": "slave"},
-        {"id": primary, "name": "dr-primary", "dr_instance_id": standby, "dr_role": "master"},
+        {
+            "id": standby,
+            "name": "dr-standby",
+            "datastore": {"type": "redis"},
+            "dr_instance_id": primary,
+            "dr_role": "slave",
+        },
+        {
+            "id": primary,
+            "name": "dr-primary",
+            "datastore": {"type": "redis"},
+            "dr_instance_id": standby,
+            "dr_role": "master",
+        },
         {"id": instance_id(rng), "name": "lb-redis", "datastore": {"type": "redis"}, "lb_ip_address": "10.0.0.9"},
         {"id": instance_id(rng), "name": "cn-redis", "datastore": {"type": "redis"}, "mode": "CloudNativeCluster"},
     ]

@@ -41,12 +41,14 @@ def fleet(count: int = 6, engines: tuple[str, ...] = ("cassandra",), seed: int =
 
 
 def dr_fleet(**extra: Any) -> dict[str, Any]:
+    """Four Cassandra instances and a Redis DR pair (ShowInstanceRole is documented for Redis only)."""
     document = fleet(4, **extra)
     rng = random.Random(99)
     standby, primary = instance_id(rng), instance_id(rng)
+    redis = {"type": "redis"}
     document["instances"] += [
-        {"id": standby, "name": "dr-standby", "dr_instance_id": primary, "dr_role": "slave"},
-        {"id": primary, "name": "dr-primary", "dr_instance_id": standby, "dr_role": "master"},
+        {"id": standby, "name": "dr-standby", "datastore": redis, "dr_instance_id": primary, "dr_role": "slave"},
+        {"id": primary, "name": "dr-primary", "datastore": redis, "dr_instance_id": standby, "dr_role": "master"},
     ]
     return document
 

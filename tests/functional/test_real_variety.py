@@ -153,4 +153,59 @@ def test_a_fault_while_observing_one_target_is_that_targets_error() -> None:
         assert report["complete"] is False and not posted(simulator)
 
 
+# -- 2. DR roles where Huawei documents them -------------------------------------------------------------------------
+
+
+def cassandra_pair(tags: dict[str, str | None]) -> dict[str, Any]:
+    standby, primary = random_ids(2, seed=11)
+    document = fleet(random_ids(2))
+    for name, own, peer in (("standby", standby, primary), ("primary", primary, standby)):
+        item: dict[str, Any] = {"id": own, "name": f"dr-{name}", "datastore": {"type": "cassandra"}}
+        item["dr_instance_id"] = peer
+        if tags.get(name):
+            item["tags"] = {"patch-dr-role": tags[name]}
+        document["instances"].append(item)
+    return document
+
+
+def test_a_cassandra_pair_is_patched_standby_first_from_declared_roles_without_the_role_api() -> None:
+    with Simulator(cassandra_pair({"standby": "standby", "primary": "primary"})) as simulator:
+        report = run(simulator, apply_anytime())
+        outcomes = {o["instance_name"]: o for o in report["outcomes"]}
+        assert outcomes["dr-standby"]["outcome"] == "submitted"
+        assert outcomes["dr-primary"]["reason"] == "waiting_for_dr_standby"
+        assert not [e for e in simulator.exchanges if e.route == "GET /instances/{id}/instance-role"]
+
+
+def test_an_undeclared_cassandra_pair_is_never_patched_and_the_detail_says_how_to_declare() -> None:
+    with Simulator(cassandra_pair({})) as simulator:
+        report = run(simulator, apply_anytime(), PATCHER_DR_ROLE_TAG="dr-side")
+        outcomes = {o["instance_name"]: o for o in report["outcomes"]}
+        for name in ("dr-standby", "dr-primary"):
+            assert outcomes[name]["reason"] == "dr_role_unknown"
+            assert "tag the standby dr-side=standby and the primary dr-side=primary" in outcomes[name]["detail"]
+        assert report["counts"]["submitted"] == 2 and not {"dr-standby", "dr-primary"} & set(
+            o["instance_name"] for o in report["outcomes"] if o["outcome"] == "submitted"
+        )
+
+
+# -- 3. engines per site --------------------------------------------------------------------------------------------
+
+
+def test_an_engine_the_site_does_not_patch_is_skipped_naming_the_site_and_never_submitted() -> None:
+    rng = random.Random(8)
+    items = [
+        {"id": instance_id(rng), "name": f"{e}-{n}", "datastore": {"type": e}}
+        for n, e in enumerate(["cassandra", "redis", "influxdb", "redis"])
+    ]
+    with Simulator({"instances": items}) as simulator:
+        region = simulator.fleet.credentials.region
+        report = run(simulator, apply_anytime(), GEMINIDB_PATCH_ENGINES=f'{{"{region}": ["cassandra", "influxdb"]}}')
+        redis = [o for o in report["outcomes"] if o["engine"] == "redis"]
+        assert {(o["outcome"], o["reason"]) for o in redis} == {("skipped", "unsupported_engine")}
+        assert f"configured for {region}: cassandra, influxdb" in redis[0]["detail"]
+        assert report["counts"]["submitted"] == 2 and report["rollout"]["errors_this_run"] == 0
+        assert not {o["instance_id"] for o in redis} & set(posted(simulator))
+
+
 _ = timedelta  # used by later sections

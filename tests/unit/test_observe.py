@@ -18,8 +18,14 @@ from tests.helpers import NOW, TARGET, api_item, dr_pair, make_instance
 class FakePort:
     """Answers from lists; records the calls; a role query can fail."""
 
-    def __init__(self, items: list[dict[str, Any]], jobs: list[JobView], roles: Mapping[str, str | None]) -> None:
-        self.items, self.jobs, self.roles = items, jobs, roles
+    def __init__(
+        self,
+        items: list[dict[str, Any]],
+        jobs: list[JobView],
+        roles: Mapping[str, str | None],
+        tags: Mapping[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.items, self.jobs, self.roles, self.tags = items, jobs, roles, tags or {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def list_instance_views(self) -> list[InstanceView]:
@@ -45,7 +51,12 @@ class FakePort:
         return role
 
     def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
-        return []
+        self.calls.append(("list_instance_ids_by_tags", dict(tags)))
+        return [
+            instance_id
+            for instance_id, own in self.tags.items()
+            if all(key in own and (not values or own[key] in values) for key, values in tags.items())
+        ]
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         raise AssertionError("observe never writes")
@@ -57,7 +68,7 @@ def job(instance: dict[str, Any], name: str, status: str) -> JobView:
 
 def test_dr_roles_are_asked_only_for_pair_members_and_a_failure_leaves_the_role_unknown() -> None:
     rng = random.Random(1)
-    standby, primary = dr_pair(rng)
+    standby, primary = dr_pair(rng, engine="redis")
     alone = make_instance(rng, name="alone")
     port = FakePort([standby, primary, alone], [], {standby["id"]: "slave", primary["id"]: None})  # type: ignore[dict-item]
     snap = observe(port, TARGET, NOW, RunRequest())
@@ -89,3 +100,30 @@ def test_pending_tasks_are_asked_for_30_days_of_creation() -> None:
     ((_, filters),) = [c for c in port.calls if c[0] == "list_scheduled_tasks"]
     assert filters["job_status"] == "Pending" and NOW - filters["created_since"] == timedelta(days=30)
     assert isinstance(filters["created_until"], datetime) and filters["created_until"] > NOW
+
+
+def test_a_cassandra_pair_takes_its_roles_from_the_declared_tag_and_never_asks_the_role_api() -> None:
+    rng = random.Random(2)
+    standby, primary = dr_pair(rng)
+    port = FakePort([standby, primary], [], {}, tags={standby["id"]: {"patch-dr-role": "standby"}})
+    snap = observe(port, TARGET, NOW, RunRequest())
+    roles = {view.name: view.dr_role for view in snap.instances}
+    assert roles == {"standby": "standby", "primary": "primary"}  # the undeclared side is the other role
+    assert not [call for call in port.calls if call[0] == "show_instance_role"]
+    assert [c[1] for c in port.calls if c[0] == "list_instance_ids_by_tags"] == [
+        {"patch-dr-role": ["primary"]},
+        {"patch-dr-role": ["standby"]},
+    ]
+
+
+def test_an_undeclared_or_contradictory_cassandra_pair_waits_and_says_how_to_declare() -> None:
+    rng = random.Random(3)
+    standby, primary = dr_pair(rng)
+    undeclared = observe(FakePort([standby, primary], [], {}), TARGET, NOW, RunRequest())
+    for view in undeclared.instances:
+        assert view.dr_role == "unknown"
+        assert "tag the standby patch-dr-role=standby and the primary patch-dr-role=primary" in view.dr_role_problem
+    both = {standby["id"]: {"patch-dr-role": "primary"}, primary["id"]: {"patch-dr-role": "primary"}}
+    contradictory = observe(FakePort([standby, primary], [], {}, tags=both), TARGET, NOW, RunRequest())
+    assert {view.dr_role for view in contradictory.instances} == {"unknown"}
+    assert "same value on both sides" in contradictory.instances[0].dr_role_problem

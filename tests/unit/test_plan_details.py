@@ -82,7 +82,7 @@ def test_every_reason_has_its_outcome_kind_and_its_sentence() -> None:
         "k-mongo": (
             "skipped",
             "unsupported_engine",
-            "Engine 'mongodb' cannot be patched by the batch API (only Cassandra, Influx, Redis).",
+            "Engine 'mongodb' cannot be patched by the batch API here (main site: cassandra, influxdb, redis).",
         ),
     }
     assert [i.name for b in result.batches for i in b.instances] == ["h-ok", "i-ok"]

@@ -18,6 +18,8 @@ from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
+ROLE_API_ENGINES = frozenset({"redis"})
+"""ShowInstanceRole's documented engines (QueryInstanceRole page: "该接口支持GeminiDB Redis数据库实例")."""
 HUAWEI_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 UPGRADE_TASK = "UPGRADE_DATABASE"
 JOB_PAGE_LIMITS = frozenset({10, 20, 50})
@@ -306,10 +308,15 @@ class Backend:
         return {"total_count": len(tasks), "schedules": tasks[offset : offset + limit]}
 
     def instance_role(self, instance_id: str) -> dict[str, Any]:
-        """ShowInstanceRole: ``master``/``slave`` for a member of a DR pair."""
+        """ShowInstanceRole: ``master``/``slave`` for a member of a Redis DR pair (documented for Redis only).
+
+        For another engine Huawei documents nothing; the 400 here is assumed (docs/fidelity.md).
+        """
         instance = self.instances.get(instance_id)
         if instance is None:
             raise SimError(404, "DBS.200002", "The DB instance does not exist.")
+        if instance["datastore"]["type"] not in ROLE_API_ENGINES:
+            raise SimError(400, "DBS.200001", "Parameter error: this API supports GeminiDB Redis instances only.")
         role = self.fleet.dr_roles.get(instance_id)
         if not instance.get("dr_instance_id") or role is None:
             raise SimError(400, "DBS.200001", "Parameter error: the instance is not in a disaster-recovery pair.")

@@ -244,21 +244,33 @@ def current_window(now: datetime, opens_in_hours: int = -1) -> str:
     return f"{start:%H:%M}-{start + timedelta(hours=4):%H:%M}"
 
 
-def dr_pair(rng: random.Random, name: str, window: str) -> list[dict[str, Any]]:
-    """A Cassandra disaster-recovery pair, standby first, each naming the other; roles come from ShowInstanceRole."""
+DR_ROLE_TAG = "patch-dr-role"
+"""The function's default tag for a declared DR role (``PATCHER_DR_ROLE_TAG``)."""
+
+
+def dr_pair(rng: random.Random, name: str, window: str, engine: str = "cassandra") -> list[dict[str, Any]]:
+    """A disaster-recovery pair, standby first, each naming the other.
+
+    A Redis pair's roles come from ShowInstanceRole (documented for Redis only); any other engine's pair
+    declares them in the ``patch-dr-role`` tag, as an operator would.
+    """
     ids = {"standby": instance_id(rng), "primary": instance_id(rng)}
     roles = {"standby": ("slave", "primary"), "primary": ("master", "standby")}
-    return [
-        {
+    pair = []
+    for side in ("standby", "primary"):
+        item: dict[str, Any] = {
             "id": ids[side],
             "name": f"{name}-{side}",
-            "datastore": {"type": "cassandra", "patch_available": True},
+            "datastore": {"type": engine, "patch_available": True},
             "maintenance_window": window,
             "dr_instance_id": ids[roles[side][1]],
-            "dr_role": roles[side][0],
         }
-        for side in ("standby", "primary")
-    ]
+        if engine == "redis":
+            item["dr_role"] = roles[side][0]
+        else:
+            item["tags"] = {DR_ROLE_TAG: side}
+        pair.append(item)
+    return pair
 
 
 DEMO_CASSANDRA_VERSIONS = ("3.11.5.4", "3.11.5.5")
@@ -289,7 +301,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
         add("cassandra", f"orders-cassandra-{number:02d}", tags={"tier": "canary"} if number < 2 else {})
     for number in range(6):
         add("influxdb", f"metrics-influx-{number:02d}")
-    for number in range(5):
+    for number in range(3):
         add("redis", f"sessions-redis-{number:02d}")
     add("cassandra", "ledger-cassandra-patched", patch_available=False)
     add("redis", "cache-redis-patched", patch_available=False)
@@ -307,6 +319,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     add("influxdb", "logs-influx-node-down", abnormal_nodes=1)
     add("redis", "search-redis-night-window", maintenance_window=current_window(now, 10))
     instances.extend(dr_pair(rng, "payments-cassandra-dr", window))
+    instances.extend(dr_pair(rng, "sessions-redis-dr", window, engine="redis"))
     add("cassandra", "archive-cassandra-failing")
     start = now - timedelta(minutes=5)
     return {

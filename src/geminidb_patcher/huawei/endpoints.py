@@ -1,6 +1,8 @@
-"""Service endpoints per region, following the SDK's region tables."""
+"""Service endpoints per region, following the SDK's region tables, and what each site's batch patch API accepts."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 _EU_SOVEREIGN = frozenset({"eu-west-101"})
 IAM_GLOBAL_ENDPOINT = "https://iam.myhuaweicloud.com"
@@ -35,3 +37,30 @@ def smn_endpoint(region: str) -> str:
     if region == "cn-north-2":
         return "https://smn.cn-north-2.myhuaweicloud.cn"
     return f"https://smn.{region}.{_domain(region)}"
+
+
+PATCHABLE_ENGINES_BY_SITE: Mapping[str, frozenset[str]] = {
+    "main site": frozenset({"cassandra", "influxdb", "redis"}),
+    "EU site": frozenset({"cassandra"}),
+}
+"""Engines each site's batch patch API lists (docs/fidelity.md cites the pages): the main site's
+BatchUpgradeDbVersion page names Cassandra, Influx and Redis; the EU site documents patching for Cassandra only.
+Partner ("ally") regions list Cassandra, Influx and DynamoDB-compatible: their region IDs are not published,
+so they are configured (``GEMINIDB_PATCH_ENGINES``)."""
+
+
+def patch_site(region: str) -> str:
+    """The documentation site whose API pages describe ``region``."""
+    return "EU site" if region in _EU_SOVEREIGN else "main site"
+
+
+def patchable_engines(region: str, overrides: Mapping[str, frozenset[str]]) -> tuple[str, frozenset[str]]:
+    """Where the rule for ``region`` comes from, and the engines its batch patch API accepts."""
+    if region in overrides:
+        return "configured for " + region, overrides[region]
+    site = patch_site(region)
+    return site, PATCHABLE_ENGINES_BY_SITE[site]
+
+
+ROLE_API_ENGINES = frozenset({"redis"})
+"""Engines ShowInstanceRole is documented for ("该接口支持GeminiDB Redis数据库实例", QueryInstanceRole page)."""

@@ -56,10 +56,11 @@ def verify_failed(instance: InstanceView, last_job: JobView | None) -> bool:
 
 def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView | None) -> tuple[str, str] | None:
     """The first state check ``instance`` fails, as ``(reason, sentence)``; ``None`` when its state allows a patch."""
-    if instance.engine not in SUPPORTED_ENGINES:
+    if instance.engine not in snapshot.patchable_engines:
+        accepted = ", ".join(sorted(snapshot.patchable_engines)) or "none"
         return (
             "unsupported_engine",
-            f"Engine '{instance.engine}' cannot be patched by the batch API (only Cassandra, Influx, Redis).",
+            f"Engine '{instance.engine}' cannot be patched by the batch API here ({snapshot.site}: {accepted}).",
         )
     if instance.status != "normal":
         return status_reason(instance.status), f"Status is '{instance.status}'; patching needs 'normal'."

@@ -10,7 +10,7 @@ from datetime import datetime
 from sys import intern
 from typing import Any, Literal
 
-from geminidb_patcher.models import Target
+from geminidb_patcher.models import SUPPORTED_ENGINES, Target
 
 DrRole = Literal["primary", "standby", "unknown", ""]
 PairKind = Literal["dr", "dual_active", ""]
@@ -140,6 +140,16 @@ def with_dr_role(view: InstanceView, answer: str | None, problem: str = "") -> I
     return dataclasses.replace(view, dr_role="unknown", dr_role_problem=why)
 
 
+def with_declared_role(view: InstanceView, declared: str | None, problem: str = "") -> InstanceView:
+    """``view`` with the DR role an operator declared (``primary``/``standby``); ``None`` stays unknown."""
+    if view.pair != "dr":
+        return view
+    if declared in ("primary", "standby"):
+        role: DrRole = "primary" if declared == "primary" else "standby"
+        return dataclasses.replace(view, dr_role=role, dr_role_problem="")
+    return dataclasses.replace(view, dr_role="unknown", dr_role_problem=problem or "no role is declared")
+
+
 def _job_time(value: Any) -> datetime | None:
     """``yyyy-mm-ddThh:mm:ss+0800`` (Huawei's job format) or ISO 8601; ``None`` when empty or unreadable."""
     if not isinstance(value, str) or not value:
@@ -217,6 +227,10 @@ class FleetSnapshot:
     """For each tag filter a selector uses: the IDs of the instances that match it."""
     other_jobs: Mapping[str, str] = field(default_factory=dict)
     """instance ID → ``"<job id> (<name>)"`` of a running job that is not an upgrade (a backup, a resize, …)."""
+    patchable_engines: frozenset[str] = SUPPORTED_ENGINES
+    """The engines this target's site lets the batch API patch (and the function supports)."""
+    site: str = "main site"
+    """Where ``patchable_engines`` comes from, for the skip's sentence."""
 
     @functools.cached_property
     def running_upgrades(self) -> dict[str, str]:

@@ -184,9 +184,9 @@ def test_an_undeclared_cassandra_pair_is_never_patched_and_the_detail_says_how_t
         for name in ("dr-standby", "dr-primary"):
             assert outcomes[name]["reason"] == "dr_role_unknown"
             assert "tag the standby dr-side=standby and the primary dr-side=primary" in outcomes[name]["detail"]
-        assert report["counts"]["submitted"] == 2 and not {"dr-standby", "dr-primary"} & set(
+        assert report["counts"]["submitted"] == 2 and not {"dr-standby", "dr-primary"} & {
             o["instance_name"] for o in report["outcomes"] if o["outcome"] == "submitted"
-        )
+        }
 
 
 # -- 3. engines per site --------------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import LocalContext, make_handler
-from geminidb_local.simulator import Simulator
+from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import instance_id
 from geminidb_patcher.errors import InvalidRunRequestError
 from geminidb_patcher.huawei.client import GeminiDBClient
@@ -206,6 +206,23 @@ def test_an_engine_the_site_does_not_patch_is_skipped_naming_the_site_and_never_
         assert f"configured for {region}: cassandra, influxdb" in redis[0]["detail"]
         assert report["counts"]["submitted"] == 2 and report["rollout"]["errors_this_run"] == 0
         assert not {o["instance_id"] for o in redis} & set(posted(simulator))
+
+
+# -- 4. ask within documented limits ----------------------------------------------------------------------------
+
+
+def test_every_time_filtered_read_ends_now_and_spans_less_than_30_days_so_a_strict_server_answers() -> None:
+    with Simulator(fleet(random_ids(4), behaviour={"strict_time_filters": True})) as simulator:
+        simulator.state.faults.add(Fault(SUBMIT_ROUTE, "accept_then_status", status=500, times=1))
+        report = run(simulator, apply_anytime(max_errors=10))
+        assert report["errors"] == [] and report["counts"]["submitted"] == 4  # the re-check found the jobs too
+        reads = [e for e in simulator.exchanges if e.route in ("GET /jobs", "GET /scheduled-jobs")]
+        assert reads and all(e.status == 200 for e in reads)
+        for exchange in reads:
+            start, end = (
+                datetime.strptime(exchange.query[k], "%Y-%m-%dT%H:%M:%S%z") for k in ("start_time", "end_time")
+            )
+            assert end - start <= timedelta(days=29)
 
 
 _ = timedelta  # used by later sections

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from geminidb_patcher.errors import UpstreamError
@@ -94,12 +94,21 @@ def test_running_jobs_of_any_name_block_and_failed_upgrades_of_any_name_count() 
     assert {j.instance_id for j in snap.jobs if j.status == "Failed"} == {failed["id"]}
 
 
-def test_pending_tasks_are_asked_for_30_days_of_creation() -> None:
+def test_pending_tasks_are_asked_for_29_days_of_creation_ending_now() -> None:
     port = FakePort([], [], {})
-    observe(port, TARGET, NOW, RunRequest())
+    observe(port, TARGET, NOW + timedelta(microseconds=1), RunRequest())
     ((_, filters),) = [c for c in port.calls if c[0] == "list_scheduled_tasks"]
-    assert filters["job_status"] == "Pending" and NOW - filters["created_since"] == timedelta(days=30)
-    assert isinstance(filters["created_until"], datetime) and filters["created_until"] > NOW
+    until = NOW + timedelta(seconds=1)  # now, to the API's whole seconds, rounded up
+    assert filters["job_status"] == "Pending" and filters["created_until"] == until
+    assert until - filters["created_since"] == timedelta(days=29)
+
+
+def test_every_job_read_ends_now_and_spans_at_most_29_days() -> None:
+    port = FakePort([], [], {})
+    observe(port, TARGET, NOW, RunRequest(rollout_lookback="P30D"))
+    spans = [c[1] for c in port.calls if c[0] == "list_jobs"]
+    assert len(spans) == 3
+    assert all(f["end_time"] == NOW and f["end_time"] - f["start_time"] <= timedelta(days=29) for f in spans)
 
 
 def test_a_cassandra_pair_takes_its_roles_from_the_declared_tag_and_never_asks_the_role_api() -> None:

@@ -226,6 +226,7 @@ class Backend:
         end = _time_param(query, "end_time", now)
         if end <= start or end - start > timedelta(days=30):
             raise SimError(400, "DBS.200001", "end_time must be later than start_time, within 30 days.")
+        self._strict_times(end, end - start >= timedelta(days=30), now)
         candidates = [job for _, _, job in tuple(self._due)] if query.get("status") == "Running" else tuple(self.jobs)
         jobs = sorted(
             (
@@ -282,6 +283,7 @@ class Backend:
         created_to = _time_param(query, "end_time", now)
         if created_to <= created_from:
             raise SimError(400, "DBS.200001", "Parameter error: end_time must be later than start_time.")
+        self._strict_times(created_to, False, now)
         span = self.fleet.behaviour.scheduled_task_max_span_days
         if span is not None and created_to - created_from > timedelta(days=span):
             raise SimError(400, "DBS.200001", f"Parameter error: the time span exceeds {span} days.")
@@ -306,6 +308,13 @@ class Backend:
             if all(query.get(key, task[key]) == task[key] for key in ("job_name", "job_status", "instance_id")):
                 tasks.append(task)
         return {"total_count": len(tasks), "schedules": tasks[offset : offset + limit]}
+
+    def _strict_times(self, end: datetime, full_span: bool, now: datetime) -> None:
+        """``behaviour.strict_time_filters``: no end in the future (to the second), no span of 30 days or more."""
+        if not self.fleet.behaviour.strict_time_filters:
+            return
+        if end > now.replace(microsecond=0) + timedelta(seconds=1) or full_span:
+            raise SimError(400, "DBS.200001", "Parameter error: end_time is later than now or the span is too long.")
 
     def instance_role(self, instance_id: str) -> dict[str, Any]:
         """ShowInstanceRole: ``master``/``slave`` for a member of a Redis DR pair (documented for Redis only).

@@ -63,6 +63,9 @@ class Behaviour:
     """Status and code when the path's project is not the credentials'."""
     scheduled_task_max_span_days: int | None = None
     """The longest span from ``start_time`` to ``end_time`` ListNosqlTaskList accepts (none is documented)."""
+    strict_time_filters: bool = False
+    """Refuse an ``end_time`` in the future on ListJobs and ListNosqlTaskList, and a ListJobs span of 30 days or
+    more (the documented limit read strictly); by default a later end is accepted, as a lenient server would."""
 
     @classmethod
     def from_json(cls, document: Any) -> Behaviour:

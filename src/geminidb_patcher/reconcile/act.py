@@ -12,6 +12,7 @@ from typing import Any
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import ErrorBudget
+from geminidb_patcher.reconcile.observe import api_now
 from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import GeminiDBPort, UpgradeResult
@@ -50,9 +51,9 @@ def _outcome(batch: Batch, index: int, **fields: Any) -> Outcome:
 
 
 def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:
-    """instance ID → job ID of upgrade jobs started since ``since``; empty when even that fails."""
+    """instance ID → job ID of upgrade jobs started since ``since``, up to now; empty when even that fails."""
     try:
-        jobs = port.list_jobs(start_time=since, end_time=now + RECHECK_WINDOW)  # every name: see observed_jobs
+        jobs = port.list_jobs(start_time=since, end_time=api_now(now))  # every name: see observed_jobs
     except UpstreamError:
         return {}
     return {job.instance_id: job.id for job in jobs if is_upgrade_job(job.name)}

@@ -50,11 +50,19 @@ def tag_filters(request: RunRequest) -> list[TagFilter]:
     return list(dict.fromkeys(tag_filter(s.tags) for s in selectors if s.tags))
 
 
-JOB_CLOCK_MARGIN = timedelta(minutes=1)
-"""ListJobs times have whole seconds: a window ending exactly now would miss a job started this second."""
+QUERY_SPAN = MAX_JOB_HISTORY - timedelta(days=1)
+"""The longest span a time-filtered read asks for: 29 days ending now, inside ListJobs' documented "span at most
+30 days", and never ending in the future, which a strict server might refuse."""
 
 
-SCHEDULED_TASK_HISTORY = MAX_JOB_HISTORY
+def api_now(moment: datetime) -> datetime:
+    """``moment`` to the APIs' precision (whole seconds), rounded up: a job started earlier in the same second
+    is still inside a window that ends "now", and the end is never more than a second after ``moment``."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+SCHEDULED_TASK_HISTORY = QUERY_SPAN
 """How far back (by creation time) pending scheduled upgrades are listed; the API's own default is only 7 days."""
 
 
@@ -65,8 +73,8 @@ def observed_jobs(port: GeminiDBPort, now: datetime, history: timedelta) -> tupl
     ``UpgradeDbVersion``, and so are backups or resizes that must not overlap a patch. Failed jobs are listed
     under every name too, so a failed patch counts against the error budget whatever its name.
     """
-    end = now + JOB_CLOCK_MARGIN
-    oldest = end - MAX_JOB_HISTORY  # the API refuses windows longer than 30 days
+    end = api_now(now)
+    oldest = end - QUERY_SPAN
     running = port.list_jobs(status="Running", start_time=oldest, end_time=end)
     since = max(now - history, oldest)
     recent = port.list_jobs(name=UPGRADE_JOB_NAME, start_time=since, end_time=end) if history else []
@@ -167,8 +175,8 @@ def observe(
             port.list_scheduled_tasks,
             job_name=UPGRADE_TASK_NAME,
             job_status="Pending",
-            created_since=now - SCHEDULED_TASK_HISTORY,
-            created_until=now + JOB_CLOCK_MARGIN,
+            created_since=api_now(now) - SCHEDULED_TASK_HISTORY,
+            created_until=api_now(now),
         )
         jobs_read = pool.submit(observed_jobs, port, now, history)
         tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}

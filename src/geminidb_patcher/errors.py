@@ -98,6 +98,8 @@ class UpstreamError(PatcherError):
     may_have_arrived: bool = False
     error_code: str | None = None
     message: str = ""
+    missing_permission: str | None = None
+    """When the service refused for lack of a permission: the IAM action(s) to grant, in words."""
 
 
 class InternalError(UpstreamError):

@@ -225,4 +225,72 @@ def test_every_time_filtered_read_ends_now_and_spans_less_than_30_days_so_a_stri
             assert end - start <= timedelta(days=29)
 
 
+# -- 5. whole-batch refusals; 6. the loser of an overlap; 12. a missing permission -----------------------------------
+
+
+@pytest.mark.parametrize("code", ["DBS.200019", "DBS.200011", "DBS.200018"])
+def test_a_whole_batch_refused_for_one_instances_state_costs_no_budget_and_the_rollout_goes_on(code: str) -> None:
+    ids = sorted(random_ids(15))
+    document = fleet(ids, behaviour={"state_refusal": "whole_batch"}, reject_upgrades={ids[3]: code})
+    with Simulator(document) as simulator:
+        report = run(simulator, apply_anytime())  # max_errors 0: one charged failure would halt everything
+        outcomes = {o["instance_id"]: o for o in report["outcomes"]}
+        first_batch = ids[:10]
+        assert {(outcomes[i]["outcome"], outcomes[i]["reason"]) for i in first_batch} == {("skipped", "busy")}
+        assert code in outcomes[ids[3]]["detail"] and "Not counted against max_errors" in outcomes[ids[3]]["detail"]
+        assert report["counts"]["submitted"] == 5 and report["counts"]["failed"] == 0
+        assert report["rollout"]["errors_this_run"] == 0 and not report["rollout"]["error_budget_exhausted"]
+
+
+@pytest.mark.parametrize("code", ["DBS.201015", "DBS.280005"])
+def test_per_item_busy_codes_cost_no_budget(code: str) -> None:
+    ids = sorted(random_ids(4))
+    with Simulator(fleet(ids, reject_upgrades={ids[0]: code})) as simulator:
+        report = run(simulator, apply_anytime())
+        assert report["counts"]["rejected"] == 1 and report["rollout"]["errors_this_run"] == 0
+
+
+class RacingClient(FaultyClient):
+    """Another actor submits the batch's first instance an instant before this run's call reaches Huawei."""
+
+    def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
+        self._client.batch_upgrade([instance_ids[0]])
+        return self._client.batch_upgrade(instance_ids)
+
+
+def test_the_loser_of_an_overlap_reports_the_instance_upgrading_not_rejected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ids = sorted(random_ids(3))
+    with Simulator(fleet(ids)) as simulator:
+        report = faulty_handler(simulator, lambda client: RacingClient(client, ""))(apply_anytime(), LocalContext())
+        first = next(o for o in report["outcomes"] if o["instance_id"] == ids[0])
+        assert (first["outcome"], first["reason"]) == ("skipped", "upgrade_running")
+        assert "DBS.200019" in first["detail"] and report["counts"]["rejected"] == 0
+        assert report["counts"]["submitted"] == 2 and report["rollout"]["errors_this_run"] == 0
+    assert '"InstancesRejected":[0.0]' in capsys.readouterr().out
+
+
+def test_a_403_for_a_missing_permission_names_the_action_and_is_not_spent_as_instance_failures() -> None:
+    ids = sorted(random_ids(12))
+    denied = {"error_code": "APIG.0302", "error_msg": "The IAM user is not authorized to access the API."}
+    with Simulator(fleet(ids)) as simulator:
+        simulator.state.faults.add(Fault(SUBMIT_ROUTE, "status", status=403, body=denied, times=2))
+        report = run(simulator, apply_anytime())
+        failed = [o for o in report["outcomes"] if o["outcome"] == "failed"]
+        assert len(failed) == 12 and {o["error_code"] for o in failed} == {"PermissionDenied"}
+        assert "grant gaussdbfornosql:instance:batchUpgradeDatabaseVersion (identity policy)" in failed[0]["detail"]
+        assert report["rollout"]["errors_this_run"] == 0 and not report["rollout"]["error_budget_exhausted"]
+
+
+def test_a_403_while_observing_names_the_call_and_the_action() -> None:
+    denied = {"error_code": "APIG.0302", "error_msg": "The IAM user is not authorized to access the API."}
+    with Simulator(fleet(random_ids(2))) as simulator:
+        simulator.state.faults.add(Fault("GET /jobs", "status", status=403, body=denied, times=10))
+        report = run(simulator, apply_anytime())
+        (error,) = report["errors"]
+        assert "ListJobs was refused (403): grant gaussdbfornosql:task:list" in error["error_message"]
+        assert not posted(simulator)
+
+
 _ = timedelta  # used by later sections

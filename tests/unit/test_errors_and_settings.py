@@ -11,6 +11,7 @@ import pytest
 from geminidb_patcher.huawei.errors import (
     ApiError,
     AuthenticationError,
+    ForbiddenError,
     ServerError,
     ThrottledError,
     error_for_status,
@@ -39,7 +40,7 @@ def test_parse_error_body_reads_every_huawei_shape(body: bytes, expected: tuple[
     [
         (400, ApiError),
         (401, AuthenticationError),
-        (403, ApiError),
+        (403, ForbiddenError),
         (429, ThrottledError),
         (500, ServerError),
         (503, ServerError),
@@ -127,3 +128,7 @@ def test_the_http_session_reads_proxy_and_ca_settings_once_and_keeps_them_when_s
     assert http_session({"REQUESTS_CA_BUNDLE": "/etc/ca.pem"}).trust_env is True
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert http_session({}).trust_env is True
+
+
+def test_a_403_about_the_instances_state_is_no_permission_problem() -> None:
+    assert type(error_for_status(403, b'{"error_code": "DBS.200019", "error_msg": "busy"}', None, None)) is ApiError

@@ -18,6 +18,8 @@ from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
+STATE_REFUSALS = frozenset({"DBS.200011", "DBS.200018", "DBS.200019"})
+"""403 codes of the GeminiDB error-code page about an instance's state (status, node status, another operation)."""
 ROLE_API_ENGINES = frozenset({"redis"})
 """ShowInstanceRole's documented engines (QueryInstanceRole page: "该接口支持GeminiDB Redis数据库实例")."""
 HUAWEI_TIME = "%Y-%m-%dT%H:%M:%S+0000"
@@ -350,6 +352,11 @@ class Backend:
             if engines and not set(engines) <= SUPPORTED_ENGINES and len(set(engines)) == 1:
                 raise SimError(400, "DBS.200042", "Invalid datastore: patching is not supported.")
             first = engines[0] if engines else None
+            if self.fleet.behaviour.state_refusal == "whole_batch":
+                for instance_id in ids:
+                    refusal = self._refusal(self.instances.get(instance_id), instance_id)
+                    if refusal is not None and refusal[0] in STATE_REFUSALS:
+                        raise SimError(403, *refusal)
             return {"upgrade_results": [self._upgrade_one(instance_id, now, first) for instance_id in ids]}
 
     def _upgrade_one(self, instance_id: str, now: datetime, engine: str | None) -> dict[str, Any]:

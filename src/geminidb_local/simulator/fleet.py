@@ -63,6 +63,9 @@ class Behaviour:
     """Status and code when the path's project is not the credentials'."""
     scheduled_task_max_span_days: int | None = None
     """The longest span from ``start_time`` to ``end_time`` ListNosqlTaskList accepts (none is documented)."""
+    state_refusal: str = "per_item"
+    """How an instance whose state refuses a patch is answered: ``"per_item"`` (an item error in the 202) or
+    ``"whole_batch"`` (the whole request refused with 403 and that code; nothing is started)."""
     strict_time_filters: bool = False
     """Refuse an ``end_time`` in the future on ListJobs and ListNosqlTaskList, and a ListJobs span of 30 days or
     more (the documented limit read strictly); by default a later end is accepted, as a lenient server would."""
@@ -74,6 +77,8 @@ class Behaviour:
             raise ValueError(f"behaviour takes only {sorted(cls.__dataclass_fields__)}")
         if document.get("mixed_engine_batch", "400") not in ("400", "per_item"):
             raise ValueError("behaviour.mixed_engine_batch is '400' or 'per_item'")
+        if document.get("state_refusal", "per_item") not in ("per_item", "whole_batch"):
+            raise ValueError("behaviour.state_refusal is 'per_item' or 'whole_batch'")
         values = dict(document)
         if "project_mismatch" in values:
             status, code = values["project_mismatch"]

@@ -14,11 +14,13 @@ from geminidb_patcher.huawei.auth import SUBJECT_TOKEN_HEADER, Authenticator, Is
 from geminidb_patcher.huawei.errors import (
     AuthenticationError,
     DeadlineError,
+    ForbiddenError,
     HuaweiError,
     ProtocolError,
     TransportError,
 )
 from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
+from geminidb_patcher.huawei.permissions import grant_advice
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
 from geminidb_patcher.ids import check_project_id
 from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
@@ -102,6 +104,10 @@ class GeminiDBClient:
                 if refreshed or not self._auth.refresh():
                     raise
                 refreshed = True
+            except ForbiddenError as error:
+                error.missing_permission = grant_advice(method, path)
+                error.message = f"{error.message} ({error.missing_permission})"
+                raise
             except HuaweiError as error:
                 wait = self._retry.delay(attempt, getattr(error, "retry_after", None)) if may_retry(error) else None
                 unreachable = isinstance(error, TransportError) and not error.request_sent

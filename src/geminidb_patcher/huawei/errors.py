@@ -10,6 +10,9 @@ from geminidb_patcher.retry import parse_retry_after
 
 BUSY_ERROR_CODES = frozenset({"DBS.200019", "DBS.201015", "DBS.280005", "DBS.200998"})
 """Codes Huawei documents as 'another operation is in progress' or 'system busy: try again'."""
+STATE_REFUSAL_CODES = frozenset({"DBS.200011", "DBS.200018", "DBS.200019", "DBS.201015", "DBS.280005"})
+"""403-class codes about the instance's state (status, node status, another operation, busy): "not now", never a
+missing permission (GeminiDB error-code page)."""
 
 _CODE_KEYS = ("error_code", "errCode", "errorCode", "code")
 _MESSAGE_KEYS = ("error_msg", "error_message", "errorMsg", "message", "externalMessage")
@@ -44,6 +47,10 @@ class ApiError(HuaweiError):
 
 class AuthenticationError(ApiError):
     """401: the signature, token or key was refused."""
+
+
+class ForbiddenError(ApiError):
+    """403 with a code that is not about the instance's state: taken for a missing IAM permission."""
 
 
 class ThrottledError(ApiError):
@@ -126,6 +133,8 @@ def error_for_status(status: int, raw_body: bytes, request_id: str | None, retry
         return AuthenticationError(text, **details)
     if status == 429:
         return ThrottledError(text, retry_after=parse_retry_after(retry_after), **details)
+    if status == 403 and code not in STATE_REFUSAL_CODES:
+        return ForbiddenError(text, **details)
     if status >= 500:
         return ServerError(text, **details)
     return ApiError(text, **details)

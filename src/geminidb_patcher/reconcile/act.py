@@ -11,7 +11,7 @@ from typing import Any
 
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.models import Outcome, Target
-from geminidb_patcher.reconcile.budget import ErrorBudget
+from geminidb_patcher.reconcile.budget import NOT_NOW_CODES, PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now
 from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.reconcile.plan import Batch
@@ -117,7 +117,11 @@ class Submitter:
         try:
             results = port.batch_upgrade(batch.instance_ids)
         except UpstreamError as error:
-            outcomes = self._after_error(port, batch, error, started, (time.perf_counter() - began) * 1000)
+            elapsed = (time.perf_counter() - began) * 1000
+            if error.error_code in NOT_NOW_CODES and not error.may_have_arrived:
+                outcomes = self._after_refusal(port, batch, error, started, elapsed)
+            else:
+                outcomes = self._after_error(port, batch, error, started, elapsed)
         except Exception as unexpected:  # one batch's fault must not end the run without a report
             internal = InternalError("submitting a batch", unexpected)
             outcomes = self._after_error(port, batch, internal, started, (time.perf_counter() - began) * 1000)
@@ -126,6 +130,8 @@ class Submitter:
             elapsed = (time.perf_counter() - began) * 1000
             self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, 0, elapsed))
             outcomes = self._classify(batch, results)
+            if any(o.outcome == "rejected" and o.error_code in NOT_NOW_CODES for o in outcomes):
+                outcomes = self._upgrading_elsewhere(port, batch, outcomes, started)
         self._budget.record(outcomes)
         return outcomes, raw
 
@@ -166,6 +172,44 @@ class Submitter:
                 )
         return outcomes
 
+    def _upgrading_elsewhere(
+        self, port: GeminiDBPort, batch: Batch, outcomes: list[Outcome], started: datetime
+    ) -> list[Outcome]:
+        """Per-item "not now" refusals of instances a re-read shows upgrading: the loser of an overlap, skipped."""
+        running = _reobserve(port, started - RECHECK_WINDOW, self._clock())
+        settled = []
+        for index, outcome in enumerate(outcomes):
+            job = running.get(outcome.instance_id)
+            if outcome.outcome == "rejected" and outcome.error_code in NOT_NOW_CODES and job:
+                detail = (
+                    f"Huawei refused it ({outcome.error_code}) because upgrade job {job} is already running for it, "
+                    "started by another run or by hand."
+                )
+                outcome = _outcome(batch, index, outcome="skipped", reason="upgrade_running", detail=detail)
+            settled.append(outcome)
+        return settled
+
+    def _after_refusal(
+        self, port: GeminiDBPort, batch: Batch, error: UpstreamError, started: datetime, elapsed_ms: float
+    ) -> list[Outcome]:
+        """The whole batch refused for the instances' state: nothing started; re-read who is upgrading anyway."""
+        running = _reobserve(port, started - RECHECK_WINDOW, self._clock())
+        self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, [], error, 0, elapsed_ms))
+        outcomes = []
+        for index, instance in enumerate(batch.instances):
+            job = running.get(instance.id)
+            if job:
+                reason = "upgrade_running"
+                detail = f"Huawei refused the batch ({error.error_code}); upgrade job {job} is running for it."
+            else:
+                reason = "busy"
+                detail = (
+                    f"Huawei refused the whole batch with {error.error_code} ({error.message}): nothing was started "
+                    "for this instance; a later run tries again. Not counted against max_errors."
+                )
+            outcomes.append(_outcome(batch, index, outcome="skipped", reason=reason, detail=detail))
+        return outcomes
+
     def _after_error(
         self, port: GeminiDBPort, batch: Batch, error: UpstreamError, started: datetime, elapsed_ms: float
     ) -> list[Outcome]:
@@ -190,6 +234,17 @@ class Submitter:
                         outcome="submitted",
                         job_id=job_id,
                         detail="The batch call failed after it was sent; re-observation found the upgrade job.",
+                    )
+                )
+            elif error.missing_permission:
+                outcomes.append(
+                    _outcome(
+                        batch,
+                        index,
+                        outcome="failed",
+                        error_code=PERMISSION_DENIED,
+                        error_message=str(error.message),
+                        detail=f"A configuration error, not this instance's: {error.missing_permission}.",
                     )
                 )
             else:

@@ -7,9 +7,13 @@ from collections.abc import Iterable
 
 from geminidb_patcher.models import Limit, Outcome, Rollout
 
-UNCOUNTED_REJECTIONS = frozenset({"DBS.200011", "DBS.200019", "DBS.280236"})
-"""Rejections that mean "not now" rather than "this went wrong": a status conflict with another operation,
-busy, and no patch available (someone patched it first)."""
+NOT_NOW_CODES = frozenset({"DBS.200011", "DBS.200018", "DBS.200019", "DBS.201015", "DBS.280005"})
+"""Refusals about the instance's state at that moment (status, node status, another operation, busy): "not now"."""
+UNCOUNTED_REJECTIONS = NOT_NOW_CODES | {"DBS.280236"}
+"""Rejections that mean "not now" rather than "this went wrong": the state refusals above, and no patch available
+(someone patched it first)."""
+PERMISSION_DENIED = "PermissionDenied"
+"""The error code of a batch refused for a missing IAM permission: a configuration error, not the instances'."""
 
 
 def resolve_limit(limit: Limit, in_scope: int, *, at_least_one: bool) -> int:
@@ -24,7 +28,7 @@ def resolve_limit(limit: Limit, in_scope: int, *, at_least_one: bool) -> int:
 def counts_as_error(outcome: Outcome) -> bool:
     """A rejection other than a transient conflict, or a batch call that failed; never a skip or deferral."""
     if outcome.outcome == "failed":
-        return True
+        return outcome.error_code != PERMISSION_DENIED
     return outcome.outcome == "rejected" and outcome.error_code not in UNCOUNTED_REJECTIONS
 
 

@@ -185,8 +185,9 @@ class Submitter:
                     f"Huawei refused it ({outcome.error_code}) because upgrade job {job} is already running for it, "
                     "started by another run or by hand."
                 )
-                outcome = _outcome(batch, index, outcome="skipped", reason="upgrade_running", detail=detail)
-            settled.append(outcome)
+                settled.append(_outcome(batch, index, outcome="skipped", reason="upgrade_running", detail=detail))
+            else:
+                settled.append(outcome)
         return settled
 
     def _after_refusal(

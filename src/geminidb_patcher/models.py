@@ -161,6 +161,10 @@ class RunRequest(_Strict):
     rollout_lookback: timedelta = Field(
         default=timedelta(days=7), description="How far back failed jobs count against max_errors (≤ 30 days)."
     )
+    reverify_after: timedelta = Field(
+        default=timedelta(days=1),
+        description="After this long since its last upgrade completed, a patch still offered is taken for a new one.",
+    )
     expected_plan_id: Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16}$")] | None = None
     notify: Annotated[list[ChannelName], Field(max_length=20)] | bool = Field(
         default=True, description="false: no notifications; a list: only these configured channels."
@@ -170,7 +174,7 @@ class RunRequest(_Strict):
     def _consistent(self) -> Self:
         if self.instance_ids is not None and self.selector is not None:
             raise ValueError("give instance_ids or selector, not both")
-        for name in ("bake", "lookback", "rollout_lookback"):
+        for name in ("bake", "lookback", "rollout_lookback", "reverify_after"):
             value: timedelta = getattr(self, name)
             if not timedelta(0) <= value <= MAX_JOB_HISTORY:
                 raise ValueError(f"{name} must be between 0 and 30 days")

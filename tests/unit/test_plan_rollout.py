@@ -148,12 +148,23 @@ def test_explicit_instance_ids_retry_a_failed_instance() -> None:
     assert submitted(result) == ["failed"]
 
 
-def test_verify_failed_is_flagged_and_counts_as_an_error() -> None:
+def test_verify_failed_is_flagged_as_the_instances_own_problem_and_holds_back_no_other() -> None:
     rng = random.Random(11)
-    stuck = make_instance(rng, name="stuck")
+    stuck, other = make_instance(rng, name="stuck"), make_instance(rng, name="other")
     jobs = (job(stuck, "Completed", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),)
-    result = plan_of(snapshot([stuck], jobs=jobs), RunRequest(max_errors=1))
-    assert reasons(result) == {"stuck": "verify_failed"} and result.rollout.errors_before == 1
+    result = plan_of(snapshot([stuck, other], jobs=jobs), RunRequest(max_errors=0, max_in_flight="100%"))
+    assert reasons(result) == {"stuck": "verify_failed"} and result.rollout.errors_before == 0
+    assert submitted(result) == ["other"] and not result.rollout.error_budget_exhausted
+
+
+def test_a_patch_offered_again_after_reverify_after_is_a_new_patch_not_a_failed_upgrade() -> None:
+    rng = random.Random(12)
+    hotfixed = make_instance(rng, name="hotfixed")
+    jobs = (job(hotfixed, "Completed", NOW - timedelta(days=3), NOW - timedelta(days=3) + timedelta(minutes=20)),)
+    for after, expected in ((timedelta(days=1), ["hotfixed"]), (timedelta(days=4), [])):
+        result = plan_of(snapshot([hotfixed], jobs=jobs), RunRequest(reverify_after=after, max_in_flight="100%"))
+        assert submitted(result) == expected
+        assert reasons(result) == ({} if expected else {"hotfixed": "verify_failed"})
 
 
 def waves_request(**extra: object) -> RunRequest:

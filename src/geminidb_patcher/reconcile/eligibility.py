@@ -44,17 +44,24 @@ def latest_jobs(jobs: Iterable[JobView]) -> dict[str, JobView]:
     return {job.instance_id: job for job in sorted(jobs, key=lambda job: job.started_at or EPOCH)}
 
 
-def verify_failed(instance: InstanceView, last_job: JobView | None) -> bool:
-    """Its last upgrade job completed, yet the instance still offers a patch."""
+def verify_failed(instance: InstanceView, last_job: JobView | None, reverify_since: datetime) -> bool:
+    """Its last upgrade job completed at or after ``reverify_since``, yet the instance still offers a patch.
+
+    A patch offered again after an upgrade that ended earlier is taken for a new patch (a hotfix released since):
+    nothing records which version a job installed, so the time since the job is what tells the two apart.
+    """
     return (
         last_job is not None
         and last_job.status == "Completed"
         and instance.patch_available
         and instance.engine in SUPPORTED_ENGINES
+        and (last_job.ended_at or last_job.started_at or reverify_since) >= reverify_since
     )
 
 
-def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView | None) -> tuple[str, str] | None:
+def pre_check(
+    instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView | None, reverify_since: datetime
+) -> tuple[str, str] | None:
     """The first state check ``instance`` fails, as ``(reason, sentence)``; ``None`` when its state allows a patch."""
     if instance.engine not in snapshot.patchable_engines:
         accepted = ", ".join(sorted(snapshot.patchable_engines)) or "none"
@@ -79,11 +86,14 @@ def pre_check(instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView
         return "busy", f"Job {other} is running for this instance."
     if not instance.patch_available:
         return "no_patch_available", "Up to date: no patch is available for this instance."
-    if verify_failed(instance, last_job):
+    if verify_failed(instance, last_job, reverify_since):
         assert last_job is not None
         return (
             "verify_failed",
-            f"Upgrade job {last_job.id} completed, yet a patch is still available; check the instance before retrying.",
+            (
+                f"Upgrade job {last_job.id} completed, yet a patch is still available; check the instance. After "
+                "reverify_after a patch still offered is taken for a new one. Not counted against max_errors."
+            ),
         )
     return None
 

@@ -28,7 +28,6 @@ from geminidb_patcher.reconcile.eligibility import (
     pre_check,
     selects,
     timing_check,
-    verify_failed,
 )
 from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
@@ -166,14 +165,18 @@ def _job_records(snapshots: Sequence[FleetSnapshot], request: RunRequest, now: d
 def _errors_before(
     candidates: Sequence[_Candidate], latest: dict[str, JobView], request: RunRequest, now: datetime
 ) -> int:
-    """Instances in scope whose latest upgrade within ``rollout_lookback`` failed, or completed without effect."""
+    """Instances in scope whose latest upgrade within ``rollout_lookback`` failed.
+
+    An upgrade that completed without effect (``verify_failed``) is that instance's own problem: reported, and
+    counted in the ``Outcomes`` metric, but never charged here, so it holds back no other instance.
+    """
     since = now - request.rollout_lookback
     count = 0
     for candidate in candidates:
         job = latest.get(candidate.instance.id)
         if job is None or job.started_at is None or job.started_at < since:
             continue
-        if job.status == "Failed" or verify_failed(candidate.instance, job):
+        if job.status == "Failed":
             count += 1
     return count
 
@@ -229,12 +232,13 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     for candidate in candidates:
         if candidate.wave is not None:
             members.setdefault(candidate.wave, []).append(candidate.instance)
-    statuses: list[WaveStatus] = wave_statuses(waves, members, latest, now, request.bake)
+    statuses: list[WaveStatus] = wave_statuses(waves, members, latest, now, request.bake, request.reverify_after)
 
     eligible: list[_Candidate] = []
     timings: dict[tuple[str, timedelta], WindowVerdict | None] = {}
-    failures_since, explicit, own_windows = (
+    failures_since, reverify_since, explicit, own_windows = (
         now - request.rollout_lookback,
+        now - request.reverify_after,
         request.instance_ids is not None,
         policy.window == "instance",
     )
@@ -242,7 +246,7 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         instance, snapshot = candidate.instance, candidate.snapshot
         last_job = latest.get(instance.id)
         failed = (
-            pre_check(instance, snapshot, last_job)
+            pre_check(instance, snapshot, last_job, reverify_since)
             or failure_check(last_job, failures_since, explicit)
             or dr_check(instance, peers)
         )

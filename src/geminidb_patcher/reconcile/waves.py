@@ -19,8 +19,8 @@ def _needs_patch(instance: InstanceView) -> bool:
     return instance.engine in SUPPORTED_ENGINES and instance.patch_available
 
 
-def _failed(instance: InstanceView, job: JobView | None) -> bool:
-    return job is not None and (job.status == "Failed" or verify_failed(instance, job))
+def _failed(instance: InstanceView, job: JobView | None, reverify_since: datetime) -> bool:
+    return job is not None and (job.status == "Failed" or verify_failed(instance, job, reverify_since))
 
 
 def _baking(job: JobView | None, now: datetime, bake: timedelta) -> bool:
@@ -33,6 +33,7 @@ def wave_statuses(
     latest: Mapping[str, JobView],
     now: datetime,
     bake: timedelta,
+    reverify_after: timedelta = timedelta(days=1),
 ) -> list[WaveStatus]:
     """Each wave's progress; a wave is ready when every earlier wave is patched, baked and failure-free.
 
@@ -46,7 +47,7 @@ def wave_statuses(
     for index, wave in enumerate(waves):
         instances = members.get(index, [])
         pending = sum(1 for i in instances if _needs_patch(i))
-        failed = sum(1 for i in instances if _failed(i, latest.get(i.id)))
+        failed = sum(1 for i in instances if _failed(i, latest.get(i.id), now - reverify_after))
         baking = [latest[i.id] for i in instances if _baking(latest.get(i.id), now, bake)]
         detail = blocker or f"Open: {pending} of {len(instances)} instances still need the patch."
         statuses.append(

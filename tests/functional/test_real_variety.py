@@ -293,4 +293,28 @@ def test_a_403_while_observing_names_the_call_and_the_action() -> None:
         assert not posted(simulator)
 
 
+# -- 8. no instance silently missing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["new_instance", "remove_instance"])
+def test_an_instance_created_or_deleted_while_paging_leaves_none_that_exists_throughout_unreported(kind: str) -> None:
+    ids = random_ids(250)
+    with Simulator(fleet(ids)) as simulator:
+        simulator.state.faults.add(Fault("GET /instances", kind, skip=1))  # between the first and second page
+        report = run(simulator, {"mode": "plan", "window": "anytime", "max_in_flight": "100%"})
+        existing = set(ids) & {i["id"] for i in simulator.state.backend.snapshot()["instances"]}
+        reported = [o["instance_id"] for o in report["outcomes"]]
+        assert len(reported) == len(set(reported)) and existing <= set(reported)
+        assert report["errors"] == [] and report["complete"] is True
+
+
+def test_a_list_that_never_settles_marks_the_target_incomplete_and_submits_nothing_there() -> None:
+    with Simulator(fleet(random_ids(250))) as simulator:
+        simulator.state.faults.add(Fault("GET /instances", "new_instance", skip=1, times=1000))
+        report = run(simulator, apply_anytime())
+        (error,) = report["errors"]
+        assert "kept changing while it was paged" in error["error_message"] and report["complete"] is False
+        assert not posted(simulator)
+
+
 _ = timedelta  # used by later sections

@@ -196,6 +196,14 @@ class Backend:
             self._index_instances()
             return new_id
 
+    def remove_newest_instance(self) -> str:
+        """Delete the newest instance (as if deleted meanwhile); returns its ID."""
+        with self.lock:
+            gone = self._newest_first[0]
+            del self.instances[gone]
+            self._index_instances()
+            return gone
+
     # -- reads --------------------------------------------------------------------------------
 
     def list_instances(self, query: dict[str, str]) -> dict[str, Any]:

@@ -16,10 +16,13 @@ FaultKind = Literal[
     "accept_then_status",
     "expire_tokens",
     "new_instance",
+    "remove_instance",
 ]
 FAULT_KINDS: frozenset[str] = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 """``expire_tokens`` revokes every IAM token just before answering; ``new_instance`` creates an instance first,
-which shifts ListInstances' newest-first pages under a client that is paging; ``accept_then_status`` carries
+which shifts ListInstances' newest-first pages under a client that is paging (``remove_instance`` deletes the
+newest one, shifting them the other way); ``skip`` lets that many matching requests pass before the fault fires;
+``accept_then_status`` carries
 the request out, then answers ``status`` (a 5xx after the work was done)."""
 
 
@@ -34,6 +37,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     times: int = 1
+    skip: int = 0
 
     @classmethod
     def from_json(cls, item: Any) -> Fault:
@@ -72,6 +76,9 @@ class FaultPlan:
         """The first fault matching ``route``, consuming one of its ``times``."""
         with self._lock:
             for fault in self._faults:
+                if fault.matches(route) and fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 if fault.matches(route):
                     fault.times -= 1
                     if fault.times <= 0:

@@ -162,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault and fault.kind == "new_instance":
             state.backend.add_instance()
             fault = None
+        elif fault and fault.kind == "remove_instance":
+            state.backend.remove_newest_instance()
+            fault = None
         if fault and fault.kind in ("status", "drop", "malformed", "truncated"):
             exchange.status = fault.status if fault.kind == "status" else 0
             self._fire(fault)

@@ -31,6 +31,8 @@ JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
 TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
+SETTLE_ATTEMPTS = 3
+"""Readings of a paged list that shifted while it was read, before the list is refused as unsettled."""
 UNREACHABLE_ATTEMPTS = 2
 """Attempts at a host that could not be connected to (refused, unresolvable, connect timeout)."""
 
@@ -148,13 +150,42 @@ class GeminiDBClient:
         query: list[tuple[str, str]],
         page_size: int,
         keep: Callable[[dict[str, Any]], Any] | None = None,
+        *,
+        union_if_unsettled: bool = False,
     ) -> list[Any]:
-        """Every item of a paged list: the first page, then the rest ``page_concurrency`` at a time.
+        """Every item of a paged list, read again while the list shifts under the paging.
 
-        Pages are merged in offset order; an item a shifting list repeats on a later page is kept once.
+        Offsets are fixed from the first page's ``total_count``, so an item created or deleted meanwhile shifts
+        the later pages: one item is read twice, another never. A reading is settled when every page gave the
+        same total and the distinct items number exactly that; up to ``SETTLE_ATTEMPTS`` readings are made.
+        Then a list of jobs or tasks (``union_if_unsettled``) is every item any reading saw, the latest copy of
+        each (a job that ended meanwhile may still count as running: the side that blocks); any other list is
+        refused (the target's error) rather than returned with an item silently missing.
         """
+        problem = ""
+        seen: dict[str, Any] = {}
+        for _ in range(SETTLE_ATTEMPTS):
+            items, problem = self._read_pages(path, items_key, query, page_size, keep)
+            if not problem:
+                return [item for key, item in items]
+            seen.update((key or f"#{len(seen)}", item) for key, item in items)
+        if union_if_unsettled:
+            return list(seen.values())
+        raise ProtocolError(f"{items_key} kept changing while it was paged ({problem}); not every item was seen")
+
+    def _read_pages(
+        self,
+        path: str,
+        items_key: str,
+        query: list[tuple[str, str]],
+        page_size: int,
+        keep: Callable[[dict[str, Any]], Any] | None,
+    ) -> tuple[list[tuple[str | None, Any]], str]:
+        """One reading as ``(key, item)``: the first page, then the rest ``page_concurrency`` at a time; and what
+        looked shifted ("" when nothing did)."""
         first, total = self._page(path, items_key, query, 0, page_size, keep)
         pages = [first]
+        totals = {total}
         if total is None:  # no total: walk until an empty page
             offset = page_size
             for _ in range(MAX_PAGES):
@@ -172,22 +203,29 @@ class GeminiDBClient:
             if offsets:
                 workers = max(1, min(self._page_concurrency, len(offsets)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
-                    pages += [
-                        page
-                        for page, _ in pool.map(
-                            lambda o: self._page(path, items_key, query, o, page_size, keep), offsets
-                        )
-                    ]
-        items: list[Any] = []
+                    for page, page_total in pool.map(
+                        lambda o: self._page(path, items_key, query, o, page_size, keep), offsets
+                    ):
+                        pages.append(page)
+                        totals.add(page_total)
+        items: list[tuple[str | None, Any]] = []
         seen: set[str] = set()
+        repeated = 0
         for page in pages:
             for key, item in page:
                 if key is not None and key in seen:
-                    continue  # a page that shifted under us repeats items; keep the first copy
+                    repeated += 1
+                    continue
                 if key is not None:
                     seen.add(key)
-                items.append(item)
-        return items
+                items.append((key, item))
+        if len(totals) > 1:
+            return items, f"total_count went from {total} to {', '.join(sorted(str(t) for t in totals - {total}))}"
+        if repeated:
+            return items, f"{repeated} item(s) appeared on two pages"
+        if total is not None and len(items) != total:
+            return items, f"{len(items)} item(s) read of total_count {total}"
+        return items, ""
 
     def list_instances(self) -> list[dict[str, Any]]:
         """Every instance in the project (ListInstances, all pages), as the API returns them."""
@@ -198,13 +236,25 @@ class GeminiDBClient:
         return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE, InstanceView.from_api)
 
     def list_instance_ids_by_tags(self, tags: Mapping[str, Sequence[str]]) -> list[str]:
-        """IDs of the instances carrying every tag key with one of its values (all pages); empty values = any."""
+        """IDs of the instances carrying every tag key with one of its values (all pages); empty values = any.
+
+        Read again while the matches shift under the paging, as ``_paged`` does; refused if they never settle.
+        """
         body: dict[str, Any] = {
             "action": "filter",
             "limit": str(TAG_PAGE_SIZE),
             "tags": [{"key": key, "values": list(values)} for key, values in tags.items()],
         }
+        problem = ""
+        for _ in range(SETTLE_ATTEMPTS):
+            ids, problem = self._read_tagged(body)
+            if not problem:
+                return ids
+        raise ProtocolError(f"tagged instances kept changing while they were paged ({problem})")
+
+    def _read_tagged(self, body: dict[str, Any]) -> tuple[list[str], str]:
         ids: list[str] = []
+        totals: set[int | None] = set()
         for _ in range(MAX_PAGES):
             page_body = {**body, "offset": str(len(ids))}
             response = self._call(
@@ -215,9 +265,17 @@ class GeminiDBClient:
                 raise ProtocolError("instances is not a list", status=response.status)
             ids.extend(str(item["instance_id"]) for item in page if isinstance(item, dict) and item.get("instance_id"))
             total = response.body.get("total_count") if isinstance(response.body, dict) else None
+            totals.add(total if isinstance(total, int) else None)
             if not page or not isinstance(total, int) or len(ids) >= total:
-                return list(dict.fromkeys(ids))
-        raise ProtocolError(f"more than {MAX_PAGES} pages of tagged instances")
+                break
+        else:
+            raise ProtocolError(f"more than {MAX_PAGES} pages of tagged instances")
+        unique = list(dict.fromkeys(ids))
+        if len(totals) > 1:
+            return unique, "total_count changed between pages"
+        if len(unique) != len(ids):
+            return unique, f"{len(ids) - len(unique)} instance(s) appeared on two pages"
+        return unique, ""
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         """Patch up to ten instances of one engine now (BatchUpgradeDatabaseVersion).
@@ -255,7 +313,8 @@ class GeminiDBClient:
             )
             if value is not None
         ]
-        return [job for job in self._paged("/jobs", "jobs", query, JOB_PAGE_SIZE, JobView.from_api) if job]
+        jobs = self._paged("/jobs", "jobs", query, JOB_PAGE_SIZE, JobView.from_api, union_if_unsettled=True)
+        return [job for job in jobs if job]
 
     def list_scheduled_tasks(
         self,
@@ -280,7 +339,9 @@ class GeminiDBClient:
             )
             if value
         ]
-        tasks = self._paged("/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE, ScheduledTask.from_api)
+        tasks = self._paged(
+            "/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE, ScheduledTask.from_api, union_if_unsettled=True
+        )
         return [task for task in tasks if task]
 
     def show_instance_role(self, instance_id: str) -> str:

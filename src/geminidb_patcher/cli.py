@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import sys
 import uuid
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "window object",
     )
     standing.add_argument(
-        "--fail-below", type=float, metavar="PERCENT", help="exit 1 when the fleet is less than PERCENT current"
+        "--fail-below", type=_percent, metavar="PERCENT", help="exit 1 when the fleet is less than PERCENT current"
     )
     standing.add_argument("--output", choices=("table", "json"), default="table")
     status = commands.add_parser("status", help="running, finished and failed upgrade jobs")
@@ -89,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
     status.add_argument("--output", choices=("table", "json"), default="table")
     return parser
+
+
+def _percent(value: str) -> float:
+    """``--fail-below``: a finite number from 0 to 100."""
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 0 to 100") from None
+    if not math.isfinite(parsed) or not 0 <= parsed <= 100:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 0 to 100")
+    return parsed
 
 
 def _targets(values: list[str]) -> list[dict[str, str]]:
@@ -211,13 +223,15 @@ def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "") -
 
 def compliance_table(report: RunReport) -> str:
     """One row per target and engine, with its version spread (most instances first)."""
-    header = ("TARGET", "ENGINE", "INSTANCES", "CURRENT", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS")
+    header = (
+        "TARGET", "ENGINE", "INSTANCES", "NO-PATCH-OFFERED", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS"
+    )  # fmt: skip
     rows = [
         (
             f"{entry.region}/{entry.project_id}",
             entry.engine,
             str(entry.instances),
-            str(entry.current),
+            str(entry.current) + (f" (+{entry.older_version} older)" if entry.older_version else ""),
             str(entry.behind),
             str(entry.behind_not_patchable),
             f"{100 * entry.ratio:.1f}",
@@ -323,7 +337,8 @@ class Cli:
             fields["targets"] = _targets(targets)
         report = self._run(RunRequest.model_validate(fields))
         fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET, Counter())
-        percent = 100 * current_share(fleet)
+        # a target not read is not current: no share is given for a fleet the run did not see whole
+        percent = None if report.errors or not fleet["instances"] else 100 * current_share(fleet)
         if output == "json":
             answer = {
                 "run_id": report.run_id,
@@ -331,7 +346,10 @@ class Cli:
                 "fleet": {
                     **{name: fleet[name] for name in ("instances", "current", "behind")},
                     "behind_not_patchable": fleet["stuck"],
-                    "percent_current": round(percent, 2),
+                    "no_patch_offered": fleet["no_patch"],
+                    "older_version": fleet["older"],
+                    "percent_current": None if percent is None else round(percent, 2),
+                    "complete": not report.errors,
                 },
                 "next_steps": [step.model_dump(mode="json") for step in report.next_steps],
                 "errors": [error.model_dump(mode="json") for error in report.errors],
@@ -341,12 +359,15 @@ class Cli:
             self._out.write(compliance_table(report) + "\n")
             if fleet["instances"]:
                 stuck = f"; {fleet['stuck']} behind need an operator" if fleet["stuck"] else ""
-                self._out.write(f"\nfleet: {fleet['current']}/{fleet['instances']} current ({percent:.1f}%){stuck}\n")
+                share = f"{percent:.1f}%" if percent is not None else "share unknown: a target was not read"
+                self._out.write(
+                    f"\nfleet: {fleet['current']}/{fleet['instances']} current: no patch offered ({share}){stuck}\n"
+                )
             if report.next_steps:
                 self._out.write(f"next: {forecast_line(report.next_steps)}\n")
             for error in report.errors:
                 self._out.write(f"target {error.region}/{error.project_id} not read: {error.error_message}\n")
-        below = fail_below is not None and percent < fail_below
+        below = fail_below is not None and percent is not None and percent < fail_below
         return EXIT_PROBLEMS if report.errors or below else EXIT_OK
 
     def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
@@ -424,8 +445,12 @@ def main(
     Standard output carries only what was asked for (the table or the JSON); the function's own JSON logs and
     EMF records go to standard error with ``--verbose``, and nowhere otherwise.
     """
-    args = _parser().parse_args(argv)
     out, err = out or sys.stdout, err or sys.stderr
+    try:
+        with contextlib.redirect_stderr(err):  # usage errors and --help go where the caller reads them
+            args = _parser().parse_args(argv)
+    except SystemExit as stopped:  # argparse's usage error (2) or --help (0)
+        return stopped.code if isinstance(stopped.code, int) else EXIT_USAGE
     logs: TextIO = err if args.verbose else io.StringIO()
     with contextlib.redirect_stdout(logs), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish": not the operator's concern

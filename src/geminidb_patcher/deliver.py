@@ -98,21 +98,24 @@ class Publisher:
         )
         for (kind, engine, reason), count in sorted(groups.items()):
             count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
-        compliance_metrics(report.compliance)
+        compliance_metrics(report.compliance, whole_fleet_read=not report.errors)
         self.notifier.deliver(report, request.notify)
 
 
-def compliance_metrics(entries: Sequence[EngineCompliance]) -> None:
+def compliance_metrics(entries: Sequence[EngineCompliance], *, whole_fleet_read: bool = True) -> None:
     """Per engine over all targets, and for the whole fleet: current and behind counts, the compliance ratio;
     and each target's ratio.
 
     Four EMF records per engine and four for the fleet, dimension ``engine`` (``all`` for the fleet), plus one
     ``ComplianceRatio`` per target (dimension ``target``): at most one series per engine plus one, and one per
-    target, whatever the fleet's size, so the trend costs a fixed amount.
+    target, whatever the fleet's size, so the trend costs a fixed amount. When a target could not be read, only the
+    targets read get a record: a fleet or engine share over part of the fleet would read as the whole.
     """
     by_target = compliance_totals(entries, by=lambda entry: f"{entry.region}/{entry.project_id}")
     for target, tally in by_target.items():
         record_target_compliance(target, current_share(tally))
+    if not whole_fleet_read:
+        return
     for engine, tally in compliance_totals(entries, with_fleet=True).items():
         record_compliance(
             engine,

@@ -277,15 +277,20 @@ class EngineCompliance(_Strict):
     engine: str
     instances: int
     current: int
-    """No patch available."""
+    """No patch offered (``patch_available`` false: Huawei allows no patch now), and not on a version older than the
+    newest of the same engine and major version that the run read."""
     behind: int
-    """A patch is available."""
+    """A patch is offered, or the instance is on an older version than one the fleet shows (``older_version``)."""
     behind_not_patchable: int
     """Behind, and held for something only an operator can change (engine, status, nodes, a failed upgrade)."""
     ratio: float
     """``current / instances``."""
     versions: dict[str, int]
     """``whole_version`` (Cassandra's only), else the major ``version``, else ``unknown`` → instances."""
+    no_patch_offered: int = 0
+    """``patch_available`` false: what the API says, which is "patching is not allowed", not "up to date"."""
+    older_version: int = 0
+    """No patch offered, yet on an older ``whole_version`` than another instance of the engine and major version."""
 
 
 WaitingFor = Literal[
@@ -324,13 +329,19 @@ def compliance_totals(
     with_fleet: bool = False,
     by: Callable[[EngineCompliance], str] = _engine,
 ) -> dict[str, Counter[str]]:
-    """``instances``, ``current``, ``behind`` and ``stuck`` (behind, needing an operator) summed per engine (or per
+    """``instances``, ``current``, ``behind``, ``stuck`` (behind, needing an operator), ``no_patch`` (no patch
+    offered) and ``older`` (no patch offered, older version) summed per engine (or per
     ``by`` of each entry, e.g. its target), keys sorted; with ``with_fleet``, also the whole fleet under ``FLEET``."""
     totals: dict[str, Counter[str]] = {}
     for entry in entries:
         for key in (by(entry), FLEET) if with_fleet else (by(entry),):
             totals.setdefault(key, Counter()).update(
-                instances=entry.instances, current=entry.current, behind=entry.behind, stuck=entry.behind_not_patchable
+                instances=entry.instances,
+                current=entry.current,
+                behind=entry.behind,
+                stuck=entry.behind_not_patchable,
+                no_patch=entry.no_patch_offered,
+                older=entry.older_version,
             )
     return dict(sorted(totals.items()))
 

@@ -275,16 +275,17 @@ def test_compliance_shows_each_engine_its_versions_and_what_happens_next_without
 
     lines = out.splitlines()
     assert lines[0].split() == [
-        "TARGET", "ENGINE", "INSTANCES", "CURRENT", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS"
+        "TARGET", "ENGINE", "INSTANCES", "NO-PATCH-OFFERED", "BEHIND", "NEEDS-OPERATOR", "CURRENT-%", "VERSIONS"
     ]  # fmt: skip
     cassandra = next(line for line in lines if " cassandra " in line).split()
     assert cassandra[1:7] == ["cassandra", "4", "2", "2", "1", "50.0"]
     assert " ".join(cassandra[7:]) == "3.11.5.3 (2), 3.11.5.4 (2)"
-    assert "fleet: 3/5 current (60.0%); 1 behind need an operator" in out
+    assert "fleet: 3/5 current: no patch offered (60.0%); 1 behind need an operator" in out
     assert code == EXIT_OK and gate_code == EXIT_PROBLEMS
     answer = json.loads(as_json)
     assert json_code == EXIT_OK and answer["fleet"] == {
-        "instances": 5, "current": 3, "behind": 2, "behind_not_patchable": 1, "percent_current": 60.0
+        "instances": 5, "current": 3, "behind": 2, "behind_not_patchable": 1, "no_patch_offered": 3,
+        "older_version": 0, "percent_current": 60.0, "complete": True,
     }  # fmt: skip
     assert {entry["engine"]: entry["versions"] for entry in answer["compliance"]} == {
         "cassandra": {"3.11.5.3": 2, "3.11.5.4": 2},
@@ -292,3 +293,21 @@ def test_compliance_shows_each_engine_its_versions_and_what_happens_next_without
     }
     assert [(step["waiting_for"], step["instances"]) for step in answer["next_steps"]] == [("window", 1)]
     assert "next: 1 in their windows within 24 h (first " in out
+
+
+def test_compliance_with_a_target_not_read_gives_no_share_and_fails() -> None:
+    with Simulator(_mixed_fleet()) as mixed:
+        unread = "ap-southeast-3/" + "f" * 32  # a project the credentials do not own
+        code, out, _, _ = cli(mixed, "compliance", "--output", "json", "--target", unread)
+        own = f"{mixed.fleet.credentials.region}/{mixed.fleet.credentials.project_id}"
+        text_code, text, _, _ = cli(mixed, "compliance", "--target", unread, "--target", own)
+    answer = json.loads(out)
+    assert answer["fleet"]["percent_current"] is None and answer["fleet"]["complete"] is False
+    assert code == EXIT_PROBLEMS and answer["errors"]
+    assert "share unknown: a target was not read" in text and text_code == EXIT_PROBLEMS
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "101", "lots"])
+def test_fail_below_takes_only_a_percentage(sim: Simulator, value: str) -> None:
+    code, _, err, _ = cli(sim, "compliance", "--fail-below", value)
+    assert code == EXIT_USAGE and "is not a number from 0 to 100" in err and not sim.exchanges

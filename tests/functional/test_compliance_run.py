@@ -36,7 +36,7 @@ def _run(simulator: Simulator, mode: str) -> tuple[dict[str, object], dict[tuple
 def test_compliance_block_and_metrics_before_and_after_an_apply() -> None:
     rng = random.Random(1515)
     instances = [make_instance(rng, "cassandra") for _ in range(4)] + [make_instance(rng, "redis") for _ in range(2)]
-    instances[0]["datastore"]["patch_available"] = False
+    instances[0]["datastore"].update(patch_available=False, whole_version="3.11.5.5")  # what a patch installs
     with Simulator({"instances": instances}) as simulator:
         before, before_metrics = _run(simulator, "plan")
         _run(simulator, "apply")

@@ -64,6 +64,25 @@ def test_the_digest_carries_one_compliance_line_first() -> None:
     assert digest.sections[0].heading == "Compliance"
     assert digest.sections[0].lines == (compliance_line(entries),)
     assert compliance_line(entries) == (
-        "Cassandra 2/5 current (2 need an operator) · MongoDB 0/1 current (1 needs an operator) · Redis 1/2 current"
+        "Cassandra 2/5 no patch offered (2 need an operator) · MongoDB 0/1 no patch offered (1 needs an operator) · "
+        "Redis 1/2 no patch offered"
     )
     assert build_digest(small_run()).sections[0].heading != "Compliance"  # no fleet read, no line
+
+
+def test_no_patch_offered_on_an_older_full_version_than_the_fleet_shows_is_behind_not_current() -> None:
+    rng = random.Random(21)
+    none_offered = {"patch_available": False}
+    items = [
+        {"id": instance_id(rng), "datastore": {"type": "cassandra", "whole_version": version, **none_offered}}
+        for version in ("3.11.5.5", "3.11.5.4", "3.11.5.5", "3.12.1.0")
+    ]
+    items += [
+        {"id": instance_id(rng), "datastore": {"type": "redis", "version": version, **none_offered}}
+        for version in ("5.0", "6.2")
+    ]
+    by_engine = {entry.engine: entry for entry in compliance([snapshot(items)], ())}
+    cassandra, redis = by_engine["cassandra"], by_engine["redis"]
+    assert (cassandra.no_patch_offered, cassandra.older_version, cassandra.current, cassandra.behind) == (4, 1, 3, 1)
+    assert (redis.older_version, redis.current) == (0, 2)  # major versions alone say nothing of patches
+    assert "1 more offered none but run an older version" in compliance_line(list(by_engine.values()))

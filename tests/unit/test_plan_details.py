@@ -66,7 +66,11 @@ def test_every_reason_has_its_outcome_kind_and_its_sentence() -> None:
             "Not every node is healthy (node node-0: abnormal, node node-1: abnormal).",
         ),
         "c-busy": ("skipped", "busy", "The instance is busy with REBOOT, RESIZE."),
-        "d-patched": ("skipped", "no_patch_available", "Up to date: no patch is available for this instance."),
+        "d-patched": (
+            "skipped",
+            "no_patch_available",
+            "No patch offered: Huawei reports patch_available false (no patch may be applied now).",
+        ),
         "e-failed": (
             "skipped",
             "last_upgrade_failed",

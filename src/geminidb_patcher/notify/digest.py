@@ -51,13 +51,22 @@ ENGINE_NAMES = {
 
 
 def compliance_line(entries: Sequence[EngineCompliance]) -> str:
-    """``Cassandra 58/60 current · Redis 41/45 current (2 need an operator)``: engines summed over targets."""
+    """``Cassandra 58/60 no patch offered · Redis 41/45 no patch offered (2 need an operator)``, summed over targets.
+
+    Current is what the API says: no patch offered (``patch_available`` false), and, where the fleet shows a newer
+    full version of the same engine, on that version; ``older`` names those with no patch offered but behind it.
+    """
     parts = []
     for engine, tally in compliance_totals(entries).items():
-        part = f"{ENGINE_NAMES.get(engine, engine.capitalize())} {tally['current']}/{tally['instances']} current"
+        part = (
+            f"{ENGINE_NAMES.get(engine, engine.capitalize())} {tally['current']}/{tally['instances']} no patch offered"
+        )
+        notes = []
+        if tally["older"]:
+            notes.append(f"{tally['older']} more offered none but run an older version")
         if tally["stuck"]:
-            part += f" ({tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator)"
-        parts.append(part)
+            notes.append(f"{tally['stuck']} {'needs' if tally['stuck'] == 1 else 'need'} an operator")
+        parts.append(part + (f" ({'; '.join(notes)})" if notes else ""))
     return " · ".join(parts)
 
 

@@ -22,19 +22,51 @@ def needs_an_operator(reason: str) -> bool:
     return reason in NEEDS_AN_OPERATOR or reason.startswith(STATUS_PREFIX)
 
 
+def _version_key(version: str) -> tuple[str, tuple[int, ...]] | None:
+    """``(major, numbers)`` of a dotted version such as ``3.11.5.4`` (major ``3.11``); ``None`` if not numeric."""
+    parts = version.split(".")
+    if len(parts) < 3 or not all(part.isdigit() for part in parts):
+        return None  # a major version alone (Influx, Redis) says nothing about patches
+    return ".".join(parts[:2]), tuple(int(part) for part in parts)
+
+
+def newest_versions(snapshots: Sequence[FleetSnapshot]) -> dict[tuple[str, str], tuple[int, ...]]:
+    """(engine, major version) → the newest full version any instance the run read is on."""
+    newest: dict[tuple[str, str], tuple[int, ...]] = {}
+    for version, engine in {(i.version, i.engine) for s in snapshots for i in s.instances}:
+        key = _version_key(version)
+        if key is not None and key[1] > newest.get((engine, key[0]), ()):
+            newest[engine, key[0]] = key[1]
+    return newest
+
+
 def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> list[EngineCompliance]:
-    """Per target and engine: instances current, behind, behind but not patchable now, and the versions."""
+    """Per target and engine: instances current, behind, behind but not patchable now, and the versions.
+
+    ``patch_available`` false means Huawei offers no patch now, not that the instance is up to date: one on an
+    older full version than another instance of its engine and major version shows is counted behind too.
+    """
     stuck = {hold.instance_id for hold in holds if needs_an_operator(hold.reason)}
+    newest = newest_versions(snapshots)
+    older_versions = {
+        (engine, version)
+        for engine, version in {(i.engine, i.version) for s in snapshots for i in s.instances}
+        if (key := _version_key(version)) is not None and key[1] < newest[engine, key[0]]
+    }
     found = []
     for snapshot in snapshots:
         instances = snapshot.instances
         states = Counter(
             (i.engine or UNKNOWN, i.patch_available, i.patch_available and i.id in stuck) for i in instances
         )
+        older = Counter(
+            i.engine or UNKNOWN for i in instances if not i.patch_available and (i.engine, i.version) in older_versions
+        )
         versions = Counter((i.engine or UNKNOWN, i.version or UNKNOWN) for i in instances)
         for engine in sorted({engine for engine, _, _ in states}):
-            behind = states[engine, True, False] + states[engine, True, True]
-            total = behind + states[engine, False, False]
+            offered = states[engine, True, False] + states[engine, True, True]
+            total = offered + states[engine, False, False]
+            behind = offered + older[engine]
             found.append(
                 EngineCompliance(
                     region=snapshot.target.region,
@@ -46,6 +78,8 @@ def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> lis
                     behind_not_patchable=states[engine, True, True],
                     ratio=round((total - behind) / total, 4),
                     versions={version: n for (kind, version), n in sorted(versions.items()) if kind == engine},
+                    no_patch_offered=total - offered,
+                    older_version=older[engine],
                 )
             )
     return found

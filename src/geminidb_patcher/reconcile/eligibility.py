@@ -85,7 +85,10 @@ def pre_check(
     if other is not None:
         return "busy", f"Job {other} is running for this instance."
     if not instance.patch_available:
-        return "no_patch_available", "Up to date: no patch is available for this instance."
+        return (
+            "no_patch_available",
+            "No patch offered: Huawei reports patch_available false (no patch may be applied now).",
+        )
     if verify_failed(instance, last_job, reverify_since):
         assert last_job is not None
         return (

@@ -6,6 +6,7 @@ import copy
 import heapq
 import itertools
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
+NON_ATOMIC_GAP = 0.05
+"""Seconds between the check and the job's creation on a non-atomic server (``behaviour.atomic_upgrade_check``)."""
 STATE_REFUSALS = frozenset({"DBS.200011", "DBS.200018", "DBS.200019"})
 """403 codes of the GeminiDB error-code page about an instance's state (status, node status, another operation)."""
 ROLE_API_ENGINES = frozenset({"redis"})
@@ -25,6 +28,22 @@ ROLE_API_ENGINES = frozenset({"redis"})
 HUAWEI_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 UPGRADE_TASK = "UPGRADE_DATABASE"
 JOB_PAGE_LIMITS = frozenset({10, 20, 50})
+JOB_STATUSES = frozenset({"Running", "Completed", "Failed"})
+JOB_NAMES = frozenset(
+    {
+        "CreateInstance", "RestoreNewInstance", "EnlargeInstance", "ReduceInstance", "RestartInstance", "RestartNode",
+        "EnlargeInstanceVolume", "ReduceInstanceVolume", "ResizeInstance", "UpgradeDbVersion", "BindPublicIP",
+        "UnbindPublicIP", "DeleteInstance", "EnlargeInstanceColdVolume", "AddInstanceColdVolume",
+        "ModifySecurityGroup", "ModifyPort", "ConstructDisasterRecovery", "DeConstructDisasterRecovery",
+        "SwitchOverDisasterRecovery", "BuildBiActiveInstance", "ReleaseBiActiveInstance", "BackupInstance",
+    }
+)  # fmt: skip
+"""ListJobs' ``status`` and ``name`` values (SDK ``ListJobsRequest``)."""
+TASK_NAMES = frozenset({"REBOOT", "RESIZE_FLAVOR", "UPGRADE_DATABASE"})
+TASK_STATUSES = frozenset({"Pending", "Running", "Completed", "Failed", "Canceled"})
+"""ListNosqlTaskList's ``job_name`` and ``job_status`` values (SDK ``ListNosqlTaskListRequest``)."""
+DATASTORE_TYPES = frozenset({"cassandra", "mongodb", "influxdb", "redis", "dynamodb", "hbase"})
+"""ListInstances' ``datastore_type`` values (SDK ``ListInstancesRequest``)."""
 """ListJobs' only page sizes (SDK ``ListJobsRequest.limit``)."""
 TASK_DEFAULT_HISTORY = timedelta(days=7)
 """ListNosqlTaskList's default ``start_time``: now minus 7 days (SDK ``ListNosqlTaskListRequest``)."""
@@ -113,6 +132,9 @@ class Backend:
     _due: list[tuple[datetime, int, Job]] = field(init=False, default_factory=list)
     """Running jobs as a heap on their finish time."""
     _running_on: Counter[str] = field(init=False, default_factory=Counter)
+    _task_starts: list[tuple[datetime, int]] = field(init=False, default_factory=list)
+    """Pending upgrade tasks with a start time, as ``(start, index into fleet.scheduled_tasks)``, earliest first."""
+    _task_of_job: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
     _sequence: itertools.count[int] = field(init=False, default_factory=itertools.count)
 
     def __post_init__(self) -> None:
@@ -140,6 +162,27 @@ class Backend:
                 job.end = start + job.duration
             self._add_job(job)
         self.jobs.sort(key=lambda j: j.start)
+        for index, task in enumerate(self.fleet.scheduled_tasks):
+            if task.get("start_time") and task.get("job_name", UPGRADE_TASK) == UPGRADE_TASK:
+                start = datetime.strptime(task["start_time"], HUAWEI_TIME).replace(tzinfo=now.tzinfo)
+                self._task_starts.append((start, index))
+        self._task_starts.sort()
+
+    def _start_due_tasks(self, now: datetime) -> None:
+        """A pending upgrade task whose window has come starts its upgrade job (the task is then ``Running``)."""
+        while self._task_starts and self._task_starts[0][0] <= now:
+            start, index = self._task_starts.pop(0)
+            task = self.fleet.scheduled_tasks[index]
+            instance = self.instances.get(task["instance_id"])
+            if task.get("job_status", "Pending") != "Pending" or instance is None:
+                continue
+            job = Job(str(uuid.uuid4()), self.fleet.behaviour.upgrade_job_name, instance["id"], instance["name"],
+                      start, upgrade_duration(instance))  # fmt: skip
+            self._add_job(job)
+            if self.fleet.behaviour.upgrade_action:
+                instance["actions"] = [*instance["actions"], self.fleet.behaviour.upgrade_action]
+            task["job_status"] = "Running"
+            self._task_of_job[job.id] = task
 
     def _index_instances(self) -> None:
         order = tuple(sorted(self.instances, key=lambda i: self.instances[i]["created"], reverse=True))
@@ -160,6 +203,9 @@ class Backend:
     def tick(self) -> None:
         """Finish every running job whose time has come, applying its effect to the instance."""
         now = self.clock.now()
+        if self._task_starts and self._task_starts[0][0] <= now:
+            with self.lock:
+                self._start_due_tasks(now)
         if not self._due or self._due[0][0] > now:
             return
         with self.lock:
@@ -173,6 +219,8 @@ class Backend:
                 failure = self.fleet.failing_upgrades.get(job.instance_id)
                 job.status = "Failed" if failure else "Completed"
                 job.fail_reason = failure or ""
+                if job.id in self._task_of_job:
+                    self._task_of_job.pop(job.id)["job_status"] = job.status
                 if instance is None or job.name != self.fleet.behaviour.upgrade_job_name:
                     continue
                 instance["actions"] = [a for a in instance["actions"] if a != self.fleet.behaviour.upgrade_action]
@@ -210,6 +258,7 @@ class Backend:
         """ListInstances: filters, newest first, ``offset``/``limit`` paging, ``total_count``."""
         offset = _int_param(query, "offset", 0, 0, None)
         limit = _int_param(query, "limit", 100, 1, 100)
+        _check_value(query, "datastore_type", DATASTORE_TYPES)
         engine = query.get("datastore_type")
         order = self._newest_first if engine is None else self._newest_first_by_engine.get(engine, ())
         instances = self.instances
@@ -237,6 +286,8 @@ class Backend:
         if end <= start or end - start > timedelta(days=30):
             raise SimError(400, "DBS.200001", "end_time must be later than start_time, within 30 days.")
         self._strict_times(end, end - start >= timedelta(days=30), now)
+        _check_value(query, "status", JOB_STATUSES)
+        _check_value(query, "name", JOB_NAMES | {self.fleet.behaviour.upgrade_job_name})
         candidates = [job for _, _, job in tuple(self._due)] if query.get("status") == "Running" else tuple(self.jobs)
         jobs = sorted(
             (
@@ -288,6 +339,8 @@ class Backend:
         """ListNosqlTaskList: filters, and ``start_time``/``end_time`` on the creation time (default: 7 days)."""
         offset = _int_param(query, "offset", 0, 0, None)
         limit = _int_param(query, "limit", 10, 1, 100)
+        _check_value(query, "job_name", TASK_NAMES)
+        _check_value(query, "job_status", TASK_STATUSES)
         now = self.clock.now()
         created_from = _time_param(query, "start_time", now - TASK_DEFAULT_HISTORY)
         created_to = _time_param(query, "end_time", now)
@@ -346,6 +399,9 @@ class Backend:
     def batch_upgrade(self, body: Any) -> dict[str, Any]:
         """BatchUpgradeDatabaseVersion: batch rules → 400; per-item errors inside a 202."""
         ids = body.get("instance_ids") if isinstance(body, dict) else None
+        unknown = sorted(set(body) - {"instance_ids"}) if isinstance(body, dict) else []
+        if unknown:
+            raise SimError(400, "DBS.200001", f"Parameter error: unknown fields {unknown}.")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise SimError(400, "DBS.200001", "Parameter error: instance_ids must be a non-empty list.")
         if len(ids) > MAX_BATCH:
@@ -358,26 +414,38 @@ class Backend:
             if len(set(engines)) > 1 and self.fleet.behaviour.mixed_engine_batch == "400":
                 raise SimError(400, "DBS.200001", "Parameter error: instances must be of one engine.")
             if engines and not set(engines) <= SUPPORTED_ENGINES and len(set(engines)) == 1:
-                raise SimError(400, "DBS.200042", "Invalid datastore: patching is not supported.")
+                raise SimError(404, "DBS.200042", "Invalid datastore: patching is not supported.")
             first = engines[0] if engines else None
             if self.fleet.behaviour.state_refusal == "whole_batch":
                 for instance_id in ids:
                     refusal = self._refusal(self.instances.get(instance_id), instance_id)
                     if refusal is not None and refusal[0] in STATE_REFUSALS:
                         raise SimError(403, *refusal)
-            return {"upgrade_results": [self._upgrade_one(instance_id, now, first) for instance_id in ids]}
+            if self.fleet.behaviour.atomic_upgrade_check:
+                return {"upgrade_results": [self._upgrade_one(instance_id, now, first) for instance_id in ids]}
+        # a server that checks, then creates, without holding a lock between: two racing calls both pass the check
+        checked = {instance_id: self._upgrade_refusal(instance_id, first) for instance_id in ids}
+        time.sleep(NON_ATOMIC_GAP)
+        with self.lock:
+            return {"upgrade_results": [self._create_upgrade(i, now, checked[i]) for i in ids]}
 
-    def _upgrade_one(self, instance_id: str, now: datetime, engine: str | None) -> dict[str, Any]:
+    def _upgrade_refusal(self, instance_id: str, engine: str | None) -> tuple[str, str] | None:
         instance = self.instances.get(instance_id)
         refusal = self._refusal(instance, instance_id)
         if refusal is None and instance is not None and instance["datastore"]["type"] != engine:
             refusal = "DBS.200001", "Parameter error: the batch's instances must be of one engine."
         if refusal is None and instance is not None and instance["datastore"]["type"] not in SUPPORTED_ENGINES:
             refusal = "DBS.200042", "Invalid datastore: patching is not supported."
+        return refusal
+
+    def _upgrade_one(self, instance_id: str, now: datetime, engine: str | None) -> dict[str, Any]:
+        return self._create_upgrade(instance_id, now, self._upgrade_refusal(instance_id, engine))
+
+    def _create_upgrade(self, instance_id: str, now: datetime, refusal: tuple[str, str] | None) -> dict[str, Any]:
         if refusal:
             code, message = refusal
             return {"instance_id": instance_id, "error_code": code, "error_message": message}
-        assert instance is not None
+        instance = self.instances[instance_id]
         behaviour = self.fleet.behaviour
         job = Job(
             str(uuid.uuid4()),
@@ -405,6 +473,13 @@ class Backend:
             return "DBS.200018", "The status of the DB instance or node does not allow the operation."
         if instance["actions"] or self._running_on[instance_id] > 0:
             return "DBS.200019", "Another operation is being performed on the DB instance."
+        if any(
+            task["instance_id"] == instance_id
+            and task.get("job_name", UPGRADE_TASK) == UPGRADE_TASK
+            and task.get("job_status", "Pending") == "Pending"
+            for task in self.fleet.scheduled_tasks
+        ):  # assumed: a patch already scheduled into the window excludes an immediate one (docs/fidelity.md)
+            return "DBS.200019", "A patch upgrade is already scheduled for this instance."
         if not instance["datastore"].get("patch_available"):
             return self.fleet.behaviour.no_patch_code, "Invalid database version: no patch is available."
         return None
@@ -455,6 +530,12 @@ def _fuzzy(pattern: str | None, value: str) -> bool:
     if pattern is None:
         return True
     return pattern[1:] in value if pattern.startswith("*") else pattern == value
+
+
+def _check_value(query: dict[str, str], name: str, allowed: frozenset[str]) -> None:
+    """A filter with a documented set of values refuses any other, as a strict server would."""
+    if name in query and query[name] not in allowed:
+        raise SimError(400, "DBS.200001", f"Parameter error: {name}.")
 
 
 def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int | None) -> int:

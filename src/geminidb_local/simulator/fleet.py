@@ -66,6 +66,9 @@ class Behaviour:
     state_refusal: str = "per_item"
     """How an instance whose state refuses a patch is answered: ``"per_item"`` (an item error in the 202) or
     ``"whole_batch"`` (the whole request refused with 403 and that code; nothing is started)."""
+    atomic_upgrade_check: bool = True
+    """``False``: a db-upgrade checks each instance, then creates its job, without a lock between, so two calls at
+    once can both start an upgrade of one instance (Huawei documents neither way; the function's lease guards)."""
     strict_time_filters: bool = False
     """Refuse an ``end_time`` in the future on ListJobs and ListNosqlTaskList, and a ListJobs span of 30 days or
     more (the documented limit read strictly); by default a later end is accepted, as a lenient server would."""

@@ -137,10 +137,14 @@ def test_iam_token_with_wrong_password_is_refused(simulator: Simulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("engines", "count", "code"),
-    [(["cassandra", "redis"], 2, "DBS.200001"), (["mongodb"], 1, "DBS.200042"), (["cassandra"], 11, "DBS.200001")],
+    ("engines", "count", "status", "code"),
+    [
+        (["cassandra", "redis"], 2, 400, "DBS.200001"),
+        (["mongodb"], 1, 404, "DBS.200042"),  # 404 per Huawei's error-code table
+        (["cassandra"], 11, 400, "DBS.200001"),
+    ],
 )
-def test_simulator_enforces_batch_rules(engines: list[str], count: int, code: str, sleeps: Sleeps) -> None:
+def test_simulator_enforces_batch_rules(engines: list[str], count: int, status: int, code: str, sleeps: Sleeps) -> None:
     rng = random.Random(9)
     instances = [make_instance(rng, engines[i % len(engines)]) for i in range(count)]
     with Simulator({"instances": instances}) as simulator:
@@ -151,7 +155,7 @@ def test_simulator_enforces_batch_rules(engines: list[str], count: int, code: st
             client._call(
                 "POST", "/instances/db-upgrade", body={"instance_ids": client_ids}, may_retry=lambda error: False
             )
-        assert (raised.value.status, raised.value.error_code) == (400, code)
+        assert (raised.value.status, raised.value.error_code) == (status, code)
 
 
 @pytest.mark.fleet(

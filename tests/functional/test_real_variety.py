@@ -14,10 +14,11 @@ import pytest
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import LocalContext, make_handler
-from geminidb_local.simulator import Fault, Simulator
+from geminidb_local.simulator import Fault, Simulator, demo_fleet
 from geminidb_local.simulator.fleet import instance_id
 from geminidb_patcher.errors import InvalidRunRequestError
 from geminidb_patcher.huawei.client import GeminiDBClient
+from geminidb_patcher.huawei.permissions import permission_for
 from geminidb_patcher.models import Target
 from geminidb_patcher.reconcile.ports import UpgradeResult
 from geminidb_patcher.wiring import Wiring
@@ -317,4 +318,12 @@ def test_a_list_that_never_settles_marks_the_target_incomplete_and_submits_nothi
         assert not posted(simulator)
 
 
-_ = timedelta  # used by later sections
+def test_every_call_a_run_makes_has_an_iam_permission_the_policies_grant() -> None:
+    with Simulator(demo_fleet()) as simulator:
+        run(simulator, apply_anytime(selector={"tags": {"tier": ["canary"]}}))
+        run(simulator, apply_anytime())
+        project = simulator.fleet.credentials.project_id
+        calls = {(e.method, e.path.split(f"/v3/{project}", 1)[1]) for e in simulator.exchanges if project in e.path}
+        assert {"/instances/resource-instances/action", "/instances/db-upgrade"} <= {path for _, path in calls}
+        assert any(path.endswith("/instance-role") for _, path in calls)
+        assert [call for call in calls if permission_for(*call) is None] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import requests
 import urllib3.exceptions
@@ -22,6 +23,7 @@ _NOT_SENT_REASONS = (
     urllib3.exceptions.SSLError,
 )
 THROTTLED = 429
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,28 @@ def parse_retry_after(value: str | None) -> float | None:
 
 NOTIFY_RETRY = RetryPolicy(max_attempts=3)
 """Notifications: three attempts at most (each resend only when the message provably did not arrive)."""
+
+
+def call_with_retries(
+    send: Callable[[], T],
+    wait_after: Callable[[Exception, int], float | None],
+    *,
+    time_left: Callable[[], float | None],
+    sleep: Callable[[float], None],
+    retry_on: type[Exception] | tuple[type[Exception], ...] = Exception,
+) -> T:
+    """The one retry loop of every outbound call: ``send`` until it succeeds or ``wait_after(error, attempt)``
+    says stop (``None``). No wait outlives ``time_left()`` (seconds; ``None``: no deadline): a pause, or a
+    ``Retry-After``, that would end past it is not waited, and the error is raised at once."""
+    attempt = 1
+    while True:
+        try:
+            return send()
+        except retry_on as error:
+            wait = wait_after(error, attempt)
+            left = time_left()
+            if wait is None or (left is not None and wait >= left):
+                raise
+            if wait > 0:
+                sleep(wait)
+            attempt += 1

@@ -33,6 +33,7 @@ from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.report import RunRecord, build_report
+from geminidb_patcher.transport import Deadline
 
 READ_RESERVE_SHARE = 4
 """Reads stop when less than a quarter of ``DEADLINE_MARGIN_MS`` is left (5 s by default): enough to report."""
@@ -100,6 +101,7 @@ class Patcher:
         on_batch: Callable[[BatchRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         site_rules: SiteRules | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -111,10 +113,12 @@ class Patcher:
         self._on_batch = on_batch
         self._sleep = sleep
         self._site_rules = site_rules or SiteRules()
+        self._deadline = deadline or Deadline()
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
         enforce_limits(request, max_instance_ids=self._limits.max_instance_ids, max_targets=self._limits.max_targets)
+        self._deadline.start(context.remaining_ms() / 1000)
         started = self._clock()
         self._publisher.run_started(context.run_id, context.trigger, request.mode)
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))

@@ -40,6 +40,7 @@ from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, Secre
 from geminidb_patcher.service import Patcher, RequestLimits
 from geminidb_patcher.settings import Settings, load_settings
 from geminidb_patcher.telemetry import logger, metrics, redactor
+from geminidb_patcher.transport import Deadline, watched_session
 
 TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
 
@@ -57,7 +58,7 @@ def http_session(environ: Mapping[str, str]) -> requests.Session:
     ``requests`` otherwise looks them up on every request (proxies, ``no_proxy``, ``~/.netrc``), a large share of
     the function's CPU on a big fleet. When any such setting exists the session keeps requests' own handling.
     """
-    session = requests.Session()
+    session = watched_session()
     configured = bool(urllib.request.getproxies()) or any(environ.get(name) for name in ENVIRONMENT_SETTINGS)
     if not configured and not (Path.home() / ".netrc").exists():
         session.trust_env = False
@@ -93,12 +94,15 @@ class Wiring:
         self.session = session or http_session(os.environ)
         self.clock = clock
         self._sleep = sleep
+        self.deadline = Deadline()
+        """The current run's deadline: every outbound call and pause of the run fits it."""
         # signatures carry real time whatever the planning clock says (a simulator's clock may run ahead)
         self.http = JsonHttp(
             self.session,
             Timeouts(settings.connect_timeout, settings.read_timeout),
             utc_now,
             max_in_flight=settings.submit_concurrency,
+            deadline=self.deadline,
         )
         self._auth_cache: dict[Target, Authenticator] = {}
         self._auth_values: SecretValues | None = None
@@ -188,7 +192,7 @@ class Wiring:
             except ChannelConfigError as error:
                 problems.append(("NOTIFY_CHANNELS", str(error)))
         tools = ChannelTools(
-            sender=Sender(self.session, sleep=self._sleep),
+            sender=Sender(self.session, sleep=self._sleep, deadline=self.deadline),
             http=self.http,
             auth_for=lambda target: self._authenticator(target, values),
             clock=time.time,
@@ -219,6 +223,7 @@ class Wiring:
             blackouts=self.settings.blackouts,
             on_batch=on_batch,
             sleep=self._sleep,
+            deadline=self.deadline,
             site_rules=SiteRules(
                 dr_role_tag=self.settings.dr_role_tag,
                 role_api_engines=ROLE_API_ENGINES,

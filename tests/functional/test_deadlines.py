@@ -127,6 +127,7 @@ class _Session:
         response = requests.Response()
         response.status_code = failure
         response._content = b"{}"
+        response._content_consumed = True  # a body already read, as requests keeps it after a stream
         return response
 
 

@@ -25,6 +25,7 @@ from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry
 from geminidb_patcher.ids import check_project_id
 from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
 from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
+from geminidb_patcher.retry import call_with_retries
 
 INSTANCE_PAGE_SIZE = 100
 JOB_PAGE_SIZE = 50
@@ -92,9 +93,9 @@ class GeminiDBClient:
         body: Any = None,
         may_retry: Callable[[HuaweiError], bool],
     ) -> JsonResponse:
-        refreshed = False
-        attempt = 1
-        while True:
+        refreshed = [False]
+
+        def once() -> JsonResponse:
             left = self._time_left() if self._time_left else None
             if left is not None and left <= 0:
                 raise DeadlineError(f"no time left to call {self._host} before the invocation's deadline")
@@ -102,23 +103,27 @@ class GeminiDBClient:
                 return self._http.request(
                     method, self._base + path, auth=self._auth, query=query, body=body, time_left=left
                 )
-            except AuthenticationError:
-                if refreshed or not self._auth.refresh():
-                    raise
-                refreshed = True
             except ForbiddenError as error:
                 error.missing_permission = grant_advice(method, path)
                 error.message = f"{error.message} ({error.missing_permission})"
                 raise
-            except HuaweiError as error:
-                wait = self._retry.delay(attempt, getattr(error, "retry_after", None)) if may_retry(error) else None
-                unreachable = isinstance(error, TransportError) and not error.request_sent
-                if unreachable and attempt >= UNREACHABLE_ATTEMPTS:
-                    wait = None  # a host that refuses connections fails fast: one retry, not four
-                if wait is None or (self._time_left is not None and wait >= self._time_left()):
-                    raise
-                self._sleep(wait)
-                attempt += 1
+
+        def wait_after(error: Exception, attempt: int) -> float | None:
+            if isinstance(error, AuthenticationError):  # a token may have expired: fetch one, then ask once more
+                if refreshed[0] or not self._auth.refresh():
+                    return None
+                refreshed[0] = True
+                return 0.0
+            assert isinstance(error, HuaweiError)
+            unreachable = isinstance(error, TransportError) and not error.request_sent
+            if not may_retry(error) or (unreachable and attempt >= UNREACHABLE_ATTEMPTS):
+                return None  # a host that refuses connections fails fast: one retry, not four
+            return self._retry.delay(attempt, getattr(error, "retry_after", None))
+
+        def time_left() -> float | None:
+            return self._time_left() if self._time_left else None
+
+        return call_with_retries(once, wait_after, time_left=time_left, sleep=self._sleep, retry_on=HuaweiError)
 
     def _page(
         self,

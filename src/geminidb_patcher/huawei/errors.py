@@ -90,8 +90,16 @@ class ProtocolError(HuaweiError):
     may_have_arrived = True
 
 
+class ResponseTooLargeError(ProtocolError):
+    """The answer was larger than any legitimate one: refused after reading the limit, and never read again."""
+
+    error_code = "ResponseTooLarge"
+
+
 def is_retryable_read_error(error: HuaweiError) -> bool:
-    """Whether a read may be repeated: transport, throttling, 5xx and the documented busy codes."""
+    """Whether a read may be repeated: transport, throttling, 5xx and the documented busy codes (not a huge body)."""
+    if isinstance(error, ResponseTooLargeError):
+        return False
     if isinstance(error, TransportError | ThrottledError | ServerError | ProtocolError):
         return True
     return isinstance(error, ApiError) and error.error_code in BUSY_ERROR_CODES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
@@ -14,9 +14,21 @@ from geminidb_patcher import __version__
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.digest import Digest, NotifyOn
-from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, may_resend, parse_retry_after, request_was_sent
+from geminidb_patcher.retry import (
+    NOTIFY_RETRY,
+    RetryPolicy,
+    call_with_retries,
+    may_resend,
+    parse_retry_after,
+    request_was_sent,
+)
+from geminidb_patcher.transport import BodyTooLargeError, CallExpiredError, Deadline, bounded_call, read_capped
 
 USER_AGENT = f"geminidb-patcher/{__version__}"
+MAX_CHANNEL_ANSWER_BYTES = 1024 * 1024
+"""A channel's answer is a short acknowledgement; more than this is not read."""
+ANSWER_RESERVE_SECONDS = 1.0
+"""Time kept back from the deadline for the invocation to answer after its notifications."""
 ResponseCheck = Callable[[bytes], str | None]
 """Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
 
@@ -72,15 +84,31 @@ def json_code_check(*keys: str) -> ResponseCheck:
     return check
 
 
+class _AttemptFailedError(Exception):
+    """One delivery attempt that failed: what went wrong, and whether the message may be sent again."""
+
+    def __init__(self, problem: str, resend: bool, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.resend, self.retry_after = problem, resend, retry_after
+
+
 @dataclass(frozen=True)
 class Sender:
     """POSTs with explicit timeouts under the shared retry policy: a message is sent again only when it provably
-    did not arrive (no connection, or 429), so a notification is never delivered twice."""
+    did not arrive (no connection, or 429), so a notification is never delivered twice. Every attempt and every
+    pause fits the run's deadline (less a second to answer): a ``Retry-After`` beyond it is not waited, and a
+    peer that drips its answer is cut off when the call's time is up."""
 
     session: requests.Session
     retry: RetryPolicy = NOTIFY_RETRY
     timeout: tuple[float, float] = (3.05, 10.0)
     sleep: Callable[[float], None] = time.sleep
+    deadline: Deadline = field(default_factory=Deadline)
+
+    def time_left(self) -> float | None:
+        """Seconds the channels may still use, or ``None`` without a deadline."""
+        left = self.deadline.left()
+        return None if left is None else left - ANSWER_RESERVE_SECONDS
 
     def post(
         self,
@@ -92,29 +120,53 @@ class Sender:
     ) -> int:
         """Deliver ``body``; return the attempts used, or raise ``NotificationError``."""
         sent_headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **(headers or {})}
-        attempt = 1
-        while True:
-            retry_after: float | None = None
+        attempts = [0]
+
+        def once() -> int:
+            attempts[0] += 1
+            left = self.time_left()
+            if left is not None and left <= 0:
+                raise _AttemptFailedError("no time left before the deadline", resend=False)
+            total = sum(self.timeout) if left is None else min(sum(self.timeout), left)
             try:
-                response = self.session.post(
-                    url, data=body, headers=sent_headers, timeout=self.timeout, allow_redirects=False
-                )
+                with bounded_call(total):
+                    response = self.session.post(
+                        url,
+                        data=body,
+                        headers=sent_headers,
+                        timeout=(min(self.timeout[0], max(0.1, total)), min(self.timeout[1], max(0.1, total))),
+                        allow_redirects=False,
+                        stream=True,
+                    )
+                    with response:
+                        answer = read_capped(response, MAX_CHANNEL_ANSWER_BYTES)
+            except CallExpiredError:
+                raise _AttemptFailedError(f"no complete answer within {total:.1f} s", resend=False) from None
+            except BodyTooLargeError:
+                raise _AttemptFailedError("an answer too large to read", resend=False) from None
             except requests.RequestException as exc:
-                problem, resend = type(exc).__name__, may_resend(sent=request_was_sent(exc), status=None)
-            else:
-                if 200 <= response.status_code < 300:
-                    refused = check(response.content) if check else None
-                    if refused is None:
-                        return attempt
-                    raise NotificationError(channel, f"refused: {refused}", attempt)
-                problem = f"HTTP {response.status_code}"
-                resend = may_resend(sent=True, status=response.status_code)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            wait = self.retry.delay(attempt, retry_after) if resend else None
-            if wait is None:
-                raise NotificationError(channel, problem, attempt)
-            self.sleep(wait)
-            attempt += 1
+                raise _AttemptFailedError(
+                    type(exc).__name__, may_resend(sent=request_was_sent(exc), status=None)
+                ) from None
+            if 200 <= response.status_code < 300:
+                refused = check(answer) if check else None
+                if refused is None:
+                    return attempts[0]
+                raise _AttemptFailedError(f"refused: {refused}", resend=False)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            resend = may_resend(sent=True, status=response.status_code)
+            raise _AttemptFailedError(f"HTTP {response.status_code}", resend, retry_after)
+
+        def wait_after(error: Exception, attempt: int) -> float | None:
+            assert isinstance(error, _AttemptFailedError)
+            return self.retry.delay(attempt, error.retry_after) if error.resend else None
+
+        try:
+            return call_with_retries(
+                once, wait_after, time_left=self.time_left, sleep=self.sleep, retry_on=_AttemptFailedError
+            )
+        except _AttemptFailedError as failed:
+            raise NotificationError(channel, failed.problem, attempts[0]) from None
 
 
 @dataclass(frozen=True, repr=False)

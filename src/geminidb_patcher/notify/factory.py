@@ -55,7 +55,9 @@ def build_channel(config: ChannelConfig, values: SecretValues, tools: ChannelToo
         region, project_id = topic_parts(config.topic_urn)
         endpoint = check_url(f"channel {name} endpoint", config.endpoint) if config.endpoint else smn_endpoint(region)
         auth = tools.auth_for(Target(region=region, project_id=project_id))
-        return SmnChannel(name, config.topic_urn, endpoint, tools.http, auth, on)
+        return SmnChannel(
+            name, config.topic_urn, endpoint, tools.http, auth, on, tools.sender.sleep, time_left=tools.sender.time_left
+        )
     url, secret = _url(config, values), _secret(config, values)
     if config.type == "slack":
         return UrlChannel(name, url, tools.sender, slack.render, slack.slack_ok, on)

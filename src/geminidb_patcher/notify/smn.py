@@ -10,14 +10,14 @@ from typing import Any
 from urllib.parse import quote
 
 from geminidb_patcher.huawei.auth import Authenticator
-from geminidb_patcher.huawei.errors import HuaweiError
+from geminidb_patcher.huawei.errors import DeadlineError, HuaweiError
 from geminidb_patcher.huawei.http import JsonHttp
 from geminidb_patcher.huawei.retry import may_retry_submission
 from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import NotificationError
 from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
-from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy
+from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, call_with_retries
 
 SUBJECT_LIMIT = 512
 SMS_LIMIT = 490
@@ -80,6 +80,8 @@ class SmnChannel:
     notify_on: NotifyOn = "changes"
     sleep: Callable[[float], None] = time.sleep
     retry: RetryPolicy = NOTIFY_RETRY
+    time_left: Callable[[], float | None] = lambda: None
+    """Seconds the channels may still use (the sender's); bounds every call and pause."""
 
     def __repr__(self) -> str:
         return f"SmnChannel(name={self.name!r})"
@@ -89,19 +91,22 @@ class SmnChannel:
         _, project_id = topic_parts(self.topic_urn)
         url = f"{self.endpoint}/v2/{project_id}/notifications/topics/{quote(self.topic_urn, safe=':')}/publish"
         body = render(digest)
-        attempt = 1
-        while True:
-            try:
-                self.http.request("POST", url, auth=self.auth, body=body)
-            except HuaweiError as error:
-                wait = (
-                    self.retry.delay(attempt, getattr(error, "retry_after", None))
-                    if may_retry_submission(error)
-                    else None
-                )
-                if wait is None:
-                    raise NotificationError(self.name, error.error_code or type(error).__name__, attempt) from None
-                self.sleep(wait)
-                attempt += 1
-            else:
-                return attempt
+        attempts = [0]
+
+        def once() -> int:
+            attempts[0] += 1
+            left = self.time_left()
+            if left is not None and left <= 0:
+                raise DeadlineError("no time left before the deadline")
+            self.http.request("POST", url, auth=self.auth, body=body, time_left=left)
+            return attempts[0]
+
+        def wait_after(error: Exception, attempt: int) -> float | None:
+            if not isinstance(error, HuaweiError) or not may_retry_submission(error):
+                return None
+            return self.retry.delay(attempt, getattr(error, "retry_after", None))
+
+        try:
+            return call_with_retries(once, wait_after, time_left=self.time_left, sleep=self.sleep, retry_on=HuaweiError)
+        except HuaweiError as error:
+            raise NotificationError(self.name, error.error_code or type(error).__name__, attempts[0]) from None

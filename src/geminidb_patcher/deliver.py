@@ -24,6 +24,8 @@ from geminidb_patcher.telemetry import count_with_dimensions, record_compliance,
 
 OUTCOMES_PER_RECORD = 200
 """Outcomes per ``run_outcomes`` log record, so every record stays far below CloudWatch's 256 KB event limit."""
+JOBS_PER_RECORD = 300
+"""Jobs per ``run_jobs`` log record (about 0.4 KB each at most: far below the 256 KB limit)."""
 
 
 class Publisher:
@@ -81,12 +83,18 @@ class Publisher:
     def publish(self, report: RunReport, request: RunRequest) -> None:
         """``run_report`` plus ``run_outcomes`` in parts, the counts as metrics, then the channels."""
         parts = max(1, -(-len(report.outcomes) // OUTCOMES_PER_RECORD))
-        summary = report.model_dump(mode="json", exclude={"outcomes", "upgrade_results"})
-        self._logger.info("run_report", extra={"run_report": summary, "outcome_parts": parts})
+        job_parts = -(-len(report.jobs) // JOBS_PER_RECORD)
+        summary = report.model_dump(mode="json", exclude={"outcomes", "upgrade_results", "jobs"})
+        summary["jobs_count"] = len(report.jobs)
+        self._logger.info("run_report", extra={"run_report": summary, "outcome_parts": parts, "job_parts": job_parts})
         for part in range(parts):
             chunk = report.outcomes[part * OUTCOMES_PER_RECORD : (part + 1) * OUTCOMES_PER_RECORD]
             outcomes = [outcome.model_dump(mode="json", exclude_none=True) for outcome in chunk]
             self._logger.info("run_outcomes", extra={"part": part + 1, "parts": parts, "outcomes": outcomes})
+        for part in range(job_parts):
+            jobs = report.jobs[part * JOBS_PER_RECORD : (part + 1) * JOBS_PER_RECORD]
+            dumped = [job.model_dump(mode="json", exclude_none=True) for job in jobs]
+            self._logger.info("run_jobs", extra={"part": part + 1, "parts": job_parts, "jobs": dumped})
         for kind, count in report.counts.items():
             self._metrics.add_metric(name=f"Instances{kind.capitalize()}", unit=MetricUnit.Count, value=count)
         self._metrics.add_metric(name="TargetErrors", unit=MetricUnit.Count, value=len(report.errors))

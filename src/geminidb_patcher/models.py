@@ -356,6 +356,9 @@ ANSWER_OUTCOMES = 5_000
 
 The log's ``run_outcomes`` records always hold every outcome; only the answer is bounded.
 """
+ANSWER_JOBS = 2_000
+"""Jobs an answer carries at most (about 0.7 MB of JSON); the log's ``run_jobs`` records hold every one."""
+_JOBS_FIRST = {"Failed": 0, "Running": 1}
 _ATTENTION_FIRST = {"failed": 0, "rejected": 1, "deferred": 2, "skipped": 3, "submitted": 4, "planned": 5}
 
 
@@ -382,24 +385,31 @@ class RunReport(_Strict):
     complete: bool = True
     """False when a target could not be observed or a batch met an unexpected fault; ``notes`` says which."""
 
-    def as_answer(self, limit: int = ANSWER_OUTCOMES) -> dict[str, Any]:
-        """The report as an invocation's JSON answer, at most ``limit`` outcomes and upgrade results.
+    def as_answer(self, limit: int = ANSWER_OUTCOMES, job_limit: int = ANSWER_JOBS) -> dict[str, Any]:
+        """The report as an invocation's JSON answer: at most ``limit`` outcomes and upgrade results, and at most
+        ``job_limit`` jobs, whatever the fleet's size.
 
-        A bigger run answers with every count and field but the per-instance lists cut to ``limit`` entries,
-        those that need attention first (failed, rejected, deferred, skipped, then submitted and planned), and
-        an ``omitted`` block saying how many are left out and where every one of them is.
+        A bigger run answers with every count and field but those lists cut, what needs attention first (failed,
+        rejected, deferred, skipped, then submitted and planned outcomes; failed jobs, then running, then the
+        rest), and an ``omitted`` block saying how many are left out and where every one of them is.
         """
-        if len(self.outcomes) <= limit and len(self.upgrade_results) <= limit:
+        if len(self.outcomes) <= limit and len(self.upgrade_results) <= limit and len(self.jobs) <= job_limit:
             return self.model_dump(mode="json")
-        body = self.model_dump(mode="json", exclude={"outcomes", "upgrade_results"})
+        body = self.model_dump(mode="json", exclude={"outcomes", "upgrade_results", "jobs"})
         kept = sorted(self.outcomes, key=lambda outcome: _ATTENTION_FIRST.get(outcome.outcome, 6))[:limit]
         failed_first = sorted(self.upgrade_results, key=lambda result: not result.get("error_code"))[:limit]
+        jobs = sorted(self.jobs, key=lambda job: _JOBS_FIRST.get(job.status, 3))[:job_limit]
         body["outcomes"] = [outcome.model_dump(mode="json") for outcome in kept]
         body["upgrade_results"] = failed_first
+        body["jobs"] = [job.model_dump(mode="json") for job in jobs]
         body["omitted"] = {
             "outcomes": len(self.outcomes) - len(kept),
             "upgrade_results": len(self.upgrade_results) - len(failed_first),
-            "where": f"every outcome is in the run_outcomes log records of run {self.run_id}",
+            "jobs": len(self.jobs) - len(jobs),
+            "where": (
+                f"every outcome is in the run_outcomes log records of run {self.run_id}, every job in its "
+                "run_jobs records"
+            ),
         }
         return body
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
-from geminidb_patcher.models import ANSWER_OUTCOMES, Outcome
+import pytest
+
+from geminidb_patcher.deliver import Publisher
+from geminidb_patcher.models import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome, RunRequest
+from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.outcomes import outcome_for
+from geminidb_patcher.telemetry import logger, metrics
 from tests.reports import TARGET, failing_run, report, small_run
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+CLOUDWATCH_EVENT_LIMIT = 256 * 1024
 
 
 def _many(count: int) -> list[Outcome]:
@@ -76,3 +83,43 @@ def test_outcomes_built_alike_share_one_field_name_set_and_still_dump_and_copy_l
     changed = first.model_copy(update={"detail": "copied"})
     assert "detail" in changed.model_fields_set
     assert "detail" not in second.model_fields_set
+
+
+def _running_jobs(count: int) -> list[JobRecord]:
+    started = datetime(2026, 11, 27, 2, tzinfo=UTC)
+    return [
+        JobRecord(
+            job_id=f"{n:08x}-1111-4000-8000-000000000000",
+            instance_id=f"{n:032x}in06",
+            instance_name=f"db-{n:06d}",
+            region=TARGET.region,
+            project_id=TARGET.project_id,
+            status="Failed" if n % 1000 == 0 else "Running",
+            started_at=started,
+            ended_at=None,
+            progress="40%",
+            fail_reason="Node restart timed out during the patch." if n % 1000 == 0 else None,
+        )
+        for n in range(count)
+    ]
+
+
+def test_fifty_thousand_instances_with_12500_running_upgrades_answer_under_6_mb_failed_jobs_first() -> None:
+    big = report(_many(50_000), _running_jobs(12_500))
+    answer = big.as_answer()
+    assert len(json.dumps(answer).encode()) < LAMBDA_RESPONSE_LIMIT
+    assert len(answer["jobs"]) == ANSWER_JOBS and answer["omitted"]["jobs"] == 12_500 - ANSWER_JOBS
+    assert [job["status"] for job in answer["jobs"][:13]] == ["Failed"] * 13
+    assert "run_jobs" in answer["omitted"]["where"]
+
+
+def test_every_log_record_of_that_run_is_under_cloudwatchs_256_kb(capsys: pytest.CaptureFixture[str]) -> None:
+    big = report(_many(50_000), _running_jobs(12_500))
+    Publisher(Notifier([]), logger, metrics).publish(big, RunRequest())
+    metrics.flush_metrics()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and max(len(line.encode()) for line in lines) < CLOUDWATCH_EVENT_LIMIT
+    records = [json.loads(line) for line in lines]
+    jobs = [job for record in records if record.get("message") == "run_jobs" for job in record["jobs"]]
+    outcomes = [o for record in records if record.get("message") == "run_outcomes" for o in record["outcomes"]]
+    assert len(jobs) == 12_500 and len(outcomes) == 50_000

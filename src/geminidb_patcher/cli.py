@@ -36,7 +36,9 @@ from geminidb_patcher.notify.digest import forecast_line
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
+from geminidb_patcher.redaction import RedactingStream
 from geminidb_patcher.service import RunContext
+from geminidb_patcher.telemetry import redactor
 from geminidb_patcher.wiring import Wiring
 
 __all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
@@ -431,6 +433,13 @@ def _ask(prompt: str) -> bool:
     return line.strip().lower() in ("y", "yes")
 
 
+def _sealed(stream: TextIO) -> TextIO:
+    """``stream`` with every known secret and secret-shaped text masked: what Huawei or IAM answered (an error, a
+    fail reason) may echo a credential, and the terminal shows it."""
+    sealed: TextIO = RedactingStream(redactor, lambda: stream)  # type: ignore[assignment]
+    return sealed
+
+
 def main(
     argv: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -445,7 +454,7 @@ def main(
     Standard output carries only what was asked for (the table or the JSON); the function's own JSON logs and
     EMF records go to standard error with ``--verbose``, and nowhere otherwise.
     """
-    out, err = out or sys.stdout, err or sys.stderr
+    out, err = _sealed(out or sys.stdout), _sealed(err or sys.stderr)
     try:
         with contextlib.redirect_stderr(err):  # usage errors and --help go where the caller reads them
             args = _parser().parse_args(argv)

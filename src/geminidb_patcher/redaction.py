@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_KNOWN_LENGTH = 6
@@ -18,6 +20,7 @@ _HOOK_PATHS = ("hooks.slack.com/services/", "/open-apis/bot/v2/hook/", "/webhook
 _HEADER_KEYS = ("authorization", "x-auth-token", "x-subject-token", "x-security-token", "password", "sk", "secret")
 _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_" + MASK, ("whsec_",)),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']*@", re.I), r"\1" + MASK + "@", ("://",)),
     (re.compile(r"\bv1,[A-Za-z0-9+/]{20,}={0,2}"), "v1," + MASK, ("v1,",)),
     (re.compile(r"(Access=)[^,\s\"]+"), r"\1" + MASK, ("access=",)),
     (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1" + MASK, ("signature=",)),
@@ -67,9 +70,13 @@ class Redactor(logging.Filter):
             parts = value.split()
             if len(parts) > 1 and all(_TOKEN.fullmatch(part) for part in parts):  # a rotation list of tokens
                 fresh.update(part for part in parts if len(part) >= MIN_KNOWN_LENGTH)
-        fresh |= {json.dumps(value)[1:-1] for value in fresh} | {
-            json.dumps(value, ensure_ascii=False)[1:-1] for value in fresh
-        }
+        fresh |= (
+            {json.dumps(value)[1:-1] for value in fresh}
+            | {json.dumps(value, ensure_ascii=False)[1:-1] for value in fresh}
+            | {quote(value, safe="") for value in fresh}
+            | {quote_plus(value, safe="") for value in fresh}
+            | {base64.b64encode(value.encode()).decode().rstrip("=") for value in fresh}
+        )
         with self._lock:
             if fresh <= self._known:
                 return

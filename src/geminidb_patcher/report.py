@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,4 +99,57 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         source=record.source,
         compliance=record.compliance,
         next_steps=record.next_steps,
+    )
+
+
+MAX_UPSTREAM_TEXT = 1_000
+"""The longest upstream text a report carries in one field (an error message, a fail reason, a detail)."""
+
+
+def sealed(report: RunReport, scrub: Callable[[str], str]) -> RunReport:
+    """``report`` with every text that may carry upstream words scrubbed and capped.
+
+    Huawei's, IAM's and the channels' error texts reach outcomes, errors, notes, jobs and upgrade results; any of
+    them may echo a credential. Each distinct text is scrubbed once (fleets repeat a few texts many times).
+    """
+    seen: dict[str, str] = {}
+
+    def clean(text: str | None) -> str | None:
+        if text is None:
+            return None
+        if text not in seen:
+            scrubbed = scrub(text)
+            seen[text] = scrubbed if len(scrubbed) <= MAX_UPSTREAM_TEXT else scrubbed[: MAX_UPSTREAM_TEXT - 1] + "…"
+        return seen[text]
+
+    def clean_any(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, dict):
+            return {key: clean_any(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean_any(item) for item in value]
+        return value
+
+    def outcome(item: Outcome) -> Outcome:
+        texts = (item.error_message, item.detail)
+        cleaned = tuple(clean(text) for text in texts)
+        if cleaned == texts:
+            return item
+        return item.model_copy(update={"error_message": cleaned[0], "detail": cleaned[1]})
+
+    return report.model_copy(
+        update={
+            "outcomes": [outcome(item) for item in report.outcomes],
+            "errors": [e.model_copy(update={"error_message": clean(e.error_message)}) for e in report.errors],
+            "notes": [clean(note) or "" for note in report.notes],
+            "jobs": [
+                job if job.fail_reason is None else job.model_copy(update={"fail_reason": clean(job.fail_reason)})
+                for job in report.jobs
+            ],
+            "upgrade_results": [
+                item if "error_message" not in item and "error_msg" not in item else clean_any(item)
+                for item in report.upgrade_results
+            ],
+        }
     )

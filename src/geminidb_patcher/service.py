@@ -32,7 +32,8 @@ from geminidb_patcher.reconcile.observe import SiteRules, observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
-from geminidb_patcher.report import RunRecord, build_report
+from geminidb_patcher.redaction import Redactor
+from geminidb_patcher.report import RunRecord, build_report, sealed
 from geminidb_patcher.transport import Deadline
 
 READ_RESERVE_SHARE = 4
@@ -102,6 +103,7 @@ class Patcher:
         sleep: Callable[[float], None] = time.sleep,
         site_rules: SiteRules | None = None,
         deadline: Deadline | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -114,6 +116,7 @@ class Patcher:
         self._sleep = sleep
         self._site_rules = site_rules or SiteRules()
         self._deadline = deadline or Deadline()
+        self._scrub = scrub or Redactor().text
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
@@ -145,7 +148,7 @@ class Patcher:
             context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
             raw_results, standing, next_steps,
         )  # fmt: skip
-        report = build_report(record, self._clock(), self._publisher.notifier.names)
+        report = sealed(build_report(record, self._clock(), self._publisher.notifier.names), self._scrub)
         self._publisher.publish(report, request)
         return report
 

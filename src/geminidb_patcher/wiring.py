@@ -65,6 +65,12 @@ def http_session(environ: Mapping[str, str]) -> requests.Session:
     return session
 
 
+def remembered(token: IssuedToken) -> IssuedToken:
+    """``token``, taught to the redactor first: an upstream answer that echoes it never shows it."""
+    redactor.remember([token.value])
+    return token
+
+
 def utc_now() -> datetime:
     """The current time, UTC."""
     return datetime.now(UTC)
@@ -145,13 +151,15 @@ class Wiring:
                     body = password_token_body(
                         user=user, password=password, domain=domain, project_id=target.project_id
                     )
-                    return issue_iam_token(self.http, iam, body, expires_default=expiry)
+                    return remembered(issue_iam_token(self.http, iam, body, expires_default=expiry))
                 # the delegate's own token: IAM scopes a user's token to a project of the user's own account
                 own = password_token_body(user=user, password=password, domain=domain, region=target.region)
-                token = issue_iam_token(self.http, iam, own, expires_default=expiry)
+                token = remembered(issue_iam_token(self.http, iam, own, expires_default=expiry))
                 assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=target.project_id)
-                return issue_iam_token(
-                    self.http, iam, assumed, expires_default=expiry, delegate=StaticTokenAuth(token.value)
+                return remembered(
+                    issue_iam_token(
+                        self.http, iam, assumed, expires_default=expiry, delegate=StaticTokenAuth(token.value)
+                    )
                 )
 
             return IamTokenAuth(issue, self.clock)
@@ -224,6 +232,7 @@ class Wiring:
             on_batch=on_batch,
             sleep=self._sleep,
             deadline=self.deadline,
+            scrub=redactor.text,
             site_rules=SiteRules(
                 dr_role_tag=self.settings.dr_role_tag,
                 role_api_engines=ROLE_API_ENGINES,

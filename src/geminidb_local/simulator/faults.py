@@ -17,13 +17,15 @@ FaultKind = Literal[
     "expire_tokens",
     "new_instance",
     "remove_instance",
+    "echo",
 ]
 FAULT_KINDS: frozenset[str] = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 """``expire_tokens`` revokes every IAM token just before answering; ``new_instance`` creates an instance first,
 which shifts ListInstances' newest-first pages under a client that is paging (``remove_instance`` deletes the
-newest one, shifting them the other way); ``skip`` lets that many matching requests pass before the fault fires;
-``accept_then_status`` carries
-the request out, then answers ``status`` (a 5xx after the work was done)."""
+newest one, shifting them the other way); ``echo`` answers ``status`` with an error whose message repeats the
+request's headers and body, as a careless gateway might; ``skip`` lets that many matching requests pass before
+the fault fires; ``accept_then_status`` carries the request out, then answers ``status`` (a 5xx after the work
+was done)."""
 
 
 @dataclass

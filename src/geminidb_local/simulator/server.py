@@ -165,6 +165,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault and fault.kind == "remove_instance":
             state.backend.remove_newest_instance()
             fault = None
+        if fault and fault.kind == "echo":
+            exchange.status = fault.status
+            echoed = f"bad request: {dict(self.headers.items())} {raw.decode('utf-8', 'replace')}"
+            self._fire(
+                Fault(fault.route, "status", status=fault.status, body={"error_code": "APIG.0201", "error_msg": echoed})
+            )
+            return
         if fault and fault.kind in ("status", "drop", "malformed", "truncated"):
             exchange.status = fault.status if fault.kind == "status" else 0
             self._fire(fault)

@@ -167,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = None
         if fault and fault.kind == "echo":
             exchange.status = fault.status
-            echoed = f"bad request: {dict(self.headers.items())} {raw.decode('utf-8', 'replace')}"
+            echoed = f"bad request: {raw.decode('utf-8', 'replace')} {dict(self.headers.items())}"
             self._fire(
                 Fault(fault.route, "status", status=fault.status, body={"error_code": "APIG.0201", "error_msg": echoed})
             )

@@ -50,9 +50,21 @@ def upgrade_result(item: Any) -> UpgradeResult:
         instance_id=item["instance_id"],
         job_id=job_id if isinstance(job_id, str) and job_id else None,
         error_code=code if isinstance(code, str) and code else None,
-        error_message=str(message) if message is not None else None,
-        raw=item,
+        error_message=_capped(str(message)) if message is not None else None,
+        raw={
+            key: _capped(value) if isinstance(value, str) else value for key, value in item.items() if key in ITEM_KEYS
+        },
     )
+
+
+ITEM_KEYS = ("instance_id", "job_id", "error_code", "error_message", "error_msg")
+"""The documented fields of an ``upgrade_results`` item (SDK ``UpgradeResult``): only these are kept, so an item
+cannot carry an unbounded payload into the logs and the answer."""
+MAX_ITEM_TEXT = 1_000
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= MAX_ITEM_TEXT else text[: MAX_ITEM_TEXT - 1] + "…"
 
 
 def huawei_time(moment: datetime) -> str:

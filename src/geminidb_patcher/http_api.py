@@ -131,7 +131,15 @@ class WebhookApi:
             except WebhookAuthError as failure:
                 logger.warning("webhook_rejected", extra={"reason": failure.reason})
                 metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+                if failure.reason == "replayed_id":  # signed, so the sender holds the secret: tell it what happened
+                    return _reject(
+                        409, "already_used", "This webhook-id was already accepted: a new run needs a new webhook-id."
+                    )
                 return _json_response(401, UNAUTHORIZED)
+            if _route_path(event) == RUNS_PATH and method != "POST":
+                refused = _reject(405, "method_not_allowed", "Use POST to start a run.")
+                refused["headers"]["Allow"] = "POST"
+                return refused
             if method not in BODILESS_METHODS:
                 refused = _refuse_body(event, raw)
                 if refused is not None:
@@ -180,10 +188,29 @@ def _refuse_body(event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
     if _media_type(event) != content_types.APPLICATION_JSON:
         return _reject(415, "unsupported_media_type", "Send the RunRequest as application/json.")
     try:
-        json.loads(raw.removeprefix(UTF8_BOM))
+        json.loads(raw.removeprefix(UTF8_BOM), object_pairs_hook=_unique_keys)
+    except DuplicateKeyError as duplicate:
+        return _reject(422, "duplicate_key", f"The body repeats the key {duplicate.key!r}; each key may appear once.")
     except (ValueError, RecursionError):
         return _reject(422, "invalid_json", "The body is not a JSON document.")
     return None
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names a key twice: parsers disagree on which value wins, so the body is refused."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(key)
+        found[key] = value
+    return found
 
 
 def _normalised(event: dict[str, Any], method: str, raw: bytes) -> dict[str, Any]:

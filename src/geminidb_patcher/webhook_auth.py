@@ -13,7 +13,8 @@ from geminidb_patcher.errors import UnauthorizedError
 
 SECRET_PREFIX = "whsec_"
 MAX_ID_LENGTH = 256
-MAX_SIGNATURES = 10
+MAX_SIGNATURES = 32
+"""Signatures a ``webhook-signature`` header may list (one per secret while several are rotated); more is refused."""
 
 
 class WebhookAuthError(UnauthorizedError):
@@ -21,11 +22,15 @@ class WebhookAuthError(UnauthorizedError):
 
 
 def decode_secret(secret: str) -> bytes:
-    """The key bytes of a ``whsec_…`` secret."""
+    """The key bytes of a ``whsec_…`` secret; its base64 may be unpadded, as the reference library accepts."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
     try:
-        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("a webhook secret is 'whsec_' followed by base64") from None
+    if not key:
+        raise ValueError("a webhook secret has key bytes after 'whsec_'")
+    return key
 
 
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -76,7 +81,10 @@ def verify(
         raise WebhookAuthError("timestamp_outside_tolerance")
     if not secrets:
         raise WebhookAuthError("no_secret_configured")
-    candidates = [part.split(",", 1)[1] for part in offered.split()[:MAX_SIGNATURES] if part.startswith("v1,")]
+    offered_parts = offered.split()
+    if len(offered_parts) > MAX_SIGNATURES:
+        raise WebhookAuthError("too_many_signatures")
+    candidates = [part.split(",", 1)[1] for part in offered_parts if part.startswith("v1,")]
     for secret in secrets:
         expected = signature(secret, msg_id, timestamp, body).split(",", 1)[1]
         if any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in candidates):

@@ -164,10 +164,11 @@ def test_webhook_signature_for_another_body_is_401(handler: Any) -> None:
     assert handler(event, LocalContext())["statusCode"] == 401
 
 
-def test_webhook_replayed_id_is_401(handler: Any) -> None:
+def test_webhook_replayed_id_is_409_already_used(handler: Any) -> None:
     body = b'{"mode": "plan"}'
     assert handler(signed_run_event(SECRET, body, msg_id="msg_once"), LocalContext())["statusCode"] == 200
-    assert handler(signed_run_event(SECRET, body, msg_id="msg_once"), LocalContext())["statusCode"] == 401
+    again = handler(signed_run_event(SECRET, body, msg_id="msg_once"), LocalContext())
+    assert again["statusCode"] == 409 and json.loads(again["body"])["error"] == "already_used"
 
 
 def test_webhook_bad_body_is_422_naming_fields(handler: Any, demo_simulator: Simulator) -> None:

@@ -86,7 +86,7 @@ def test_a_retry_after_a_4xx_with_the_same_id_is_not_a_replay(
     assert fixed["statusCode"] == 200 and json.loads(fixed["body"])["counts"]["submitted"] == 6
     sent = upgrade_posts(sim)
     replay = handler(signed_run_event(SECRET, APPLY, msg_id="msg_retry"), LocalContext())
-    assert replay["statusCode"] == 401 and upgrade_posts(sim) == sent
+    assert replay["statusCode"] == 409 and upgrade_posts(sim) == sent
 
 
 @pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])

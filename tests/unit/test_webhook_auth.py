@@ -103,7 +103,13 @@ def test_no_configured_secret_is_its_own_reason() -> None:
     assert caught.value.reason == "no_secret_configured"
 
 
-@pytest.mark.parametrize("secret", ["whsec_not*base64", "whsec_YWJj!", "whsec_YWJjZA"])
-def test_secrets_that_are_not_strict_base64_are_refused(secret: str) -> None:
+@pytest.mark.parametrize("secret", ["whsec_not*base64", "whsec_YWJj!", "whsec_YWJjZ"])
+def test_secrets_that_are_not_base64_are_refused(secret: str) -> None:
     with pytest.raises(ValueError, match="'whsec_' followed by base64"):
         sign_headers(secret, "msg_s", NOW, BODY)
+
+
+def test_an_unpadded_secret_signs_as_its_padded_form_and_an_empty_one_is_refused() -> None:
+    assert sign_headers("whsec_YWJjZA", "msg_p", NOW, BODY) == sign_headers("whsec_YWJjZA==", "msg_p", NOW, BODY)
+    with pytest.raises(ValueError, match="key bytes"):
+        sign_headers("whsec_", "msg_p", NOW, BODY)

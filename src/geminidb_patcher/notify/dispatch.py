@@ -59,6 +59,8 @@ class Notifier:
                 attempts = channel.send(report, digest)
             except NotificationError as error:
                 return Delivery(channel.name, False, error.attempts, error.problem)
+            except Exception as unexpected:  # one channel's fault never costs the run its report or other channels
+                return Delivery(channel.name, False, 1, f"unexpected {type(unexpected).__name__}")
             return Delivery(channel.name, True, attempts)
 
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(due)), thread_name_prefix="notify") as pool:

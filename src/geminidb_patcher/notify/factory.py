@@ -17,7 +17,7 @@ from geminidb_patcher.notify.dingtalk import DingTalkChannel
 from geminidb_patcher.notify.feishu import FeishuChannel
 from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
 from geminidb_patcher.notify.smn import SmnChannel, topic_parts
-from geminidb_patcher.secrets import SecretValues
+from geminidb_patcher.secrets import SecretValues, is_webhook_secret
 from geminidb_patcher.urls import check_url
 
 
@@ -69,6 +69,11 @@ def build_channel(config: ChannelConfig, values: SecretValues, tools: ChannelToo
         return DingTalkChannel(name, url, secret, tools.sender, tools.clock, on)
     if config.type == "wecom":
         return UrlChannel(name, url, tools.sender, wecom.render, json_code_check("errcode"), on)
+    if secret is not None and not is_webhook_secret(secret):  # checked now: signing must not fail after submitting
+        raise ConfigError(
+            f"channel {name}: secret {config.secret} is not 'whsec_' followed by base64 key bytes; "
+            "the channel is disabled until it is fixed"
+        )
     return JsonWebhookChannel(name, url, secret, tools.sender, tools.clock, on)
 
 

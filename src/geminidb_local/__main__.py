@@ -196,6 +196,8 @@ def _load_event(event_file: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {event_file}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UsageError(f"{event_file} is not JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{event_file} is nested too deeply to be a Lambda event") from None
     if not isinstance(event, dict):
         raise UsageError(f"{event_file} must hold a JSON object (a Lambda event)")
     return event

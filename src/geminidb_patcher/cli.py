@@ -53,9 +53,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="the function's JSON logs and metrics on stderr (default: none)"
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=(
+            "the time each read of the fleet, and each apply, may take, every call and retry included "
+            f"(default {DEFAULT_TIMEOUT_SECONDS}; the confirmation prompt does not count)"
+        ),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("plan", "show what would be submitted"), ("apply", "submit, after confirmation")):
-        command = commands.add_parser(name, help=text)
+        command = commands.add_parser(name, help=text, parents=[common])
         command.add_argument("--request", metavar="FILE", help="a RunRequest JSON file ('-' for stdin)")
         command.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
         command.add_argument("--instance-id", action="append", dest="instance_ids", help="repeatable")
@@ -74,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
             command.add_argument("--expected-plan-id", help="refuse unless the plan is still this one")
     standing = commands.add_parser(
-        "compliance", help="how far behind each engine is, its versions, and when the rest is expected to go"
+        "compliance",
+        help="how far behind each engine is, its versions, and when the rest is expected to go",
+        parents=[common],
     )
     standing.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
     standing.add_argument(
@@ -87,11 +100,25 @@ def _parser() -> argparse.ArgumentParser:
         "--fail-below", type=_percent, metavar="PERCENT", help="exit 1 when the fleet is less than PERCENT current"
     )
     standing.add_argument("--output", choices=("table", "json"), default="table")
-    status = commands.add_parser("status", help="running, finished and failed upgrade jobs")
+    status = commands.add_parser("status", help="running, finished and failed upgrade jobs", parents=[common])
     status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
     status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
     status.add_argument("--output", choices=("table", "json"), default="table")
     return parser
+
+
+DEFAULT_TIMEOUT_SECONDS = 300
+
+
+def _seconds(value: str) -> float:
+    """``--timeout``: seconds, from 1 to a day."""
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(parsed) or not 1 <= parsed <= 86_400:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds from 1 to 86400")
+    return parsed
 
 
 def _percent(value: str) -> float:
@@ -121,9 +148,19 @@ def _lookback(value: str) -> timedelta:
     return parsed
 
 
+def _json(text: str, what: str) -> Any:
+    """``text`` as JSON; ``ValueError`` naming ``what`` when it is not JSON or is nested too deeply to read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply to be a RunRequest") from None
+    except ValueError as exc:
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+
+
 def _window(value: str) -> Any:
     """``--window``: ``instance``, ``anytime``, or a JSON window object (the model validates it)."""
-    return json.loads(value) if value.startswith("{") else value
+    return _json(value, "--window") if value.startswith("{") else value
 
 
 def _limit(value: str) -> int | str:
@@ -135,7 +172,7 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if args.request:
         text = sys.stdin.read() if args.request == "-" else open(args.request, encoding="utf-8").read()  # noqa: PTH123, SIM115
-        loaded = json.loads(text)
+        loaded = _json(text, "the request file")
         if not isinstance(loaded, dict):
             raise ValueError("the request file must hold a JSON object")
         fields.update(loaded)
@@ -271,11 +308,13 @@ class Cli:
         out: TextIO,
         err: TextIO,
         confirm: Callable[[str], bool],
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._wiring = wiring
         self._out = out
         self._err = err
         self._confirm = confirm
+        self._timeout = timeout
 
     def run_request(self, fields: dict[str, Any], output: str, *, apply: bool, yes: bool) -> int:
         """``plan``, or ``apply``: plan, show, confirm, then apply pinned to the plan that was shown."""
@@ -326,7 +365,7 @@ class Cli:
             self._err.write(line + "\n")
 
         patcher = self._wiring.patcher(on_batch=report_batch if progress else None)
-        return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}"))
+        return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}", self._timeout))
 
     def compliance(self, targets: list[str] | None, window: str, output: str, fail_below: float | None) -> int:
         """Per target and engine: current, behind, needing an operator, the versions; then what happens next.
@@ -481,12 +520,9 @@ def _main(
                 "be asked there; review it with 'plan', then add --yes\n"
             )
             return EXIT_USAGE
-        cli = Cli(
-            wiring or Wiring.from_environ(environ if environ is not None else os.environ),
-            out=out,
-            err=err,
-            confirm=confirm,
-        )
+        wired = wiring or Wiring.from_environ(environ if environ is not None else os.environ)
+        wired.deadline.start(args.timeout)  # every call of the command, status included, fits the budget
+        cli = Cli(wired, out=out, err=err, confirm=confirm, timeout=args.timeout)
         if args.command == "status":
             return cli.status(args.target, _lookback(args.lookback), args.output)
         if args.command == "compliance":
@@ -508,6 +544,9 @@ def _main(
         return answer.exit_code
     except (ValueError, OSError) as exc:  # the request file: unreadable, or not JSON
         err.write(f"invalid request: {exc}\n")
+        return EXIT_USAGE
+    except RecursionError:
+        err.write("invalid request: nested too deeply to be read\n")
         return EXIT_USAGE
 
 

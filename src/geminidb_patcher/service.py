@@ -72,10 +72,11 @@ class RunContext:
         return cls(context.aws_request_id, trigger, context.get_remaining_time_in_millis, source)
 
     @classmethod
-    def for_terminal(cls, run_id: str) -> RunContext:
-        """A run from the CLI."""
+    def for_terminal(cls, run_id: str, seconds: float = CLI_DEADLINE_MS / 1000) -> RunContext:
+        """A run from the CLI, with ``seconds`` to finish (its ``--timeout``)."""
         started = time.monotonic()
-        return cls(run_id, "cli", lambda: CLI_DEADLINE_MS - int((time.monotonic() - started) * 1000))
+        budget_ms = int(seconds * 1000)
+        return cls(run_id, "cli", lambda: budget_ms - int((time.monotonic() - started) * 1000))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.deliver import Publisher
-from geminidb_patcher.errors import ConfigurationError
+from geminidb_patcher.errors import ConfigError, ConfigurationError
 from geminidb_patcher.huawei.auth import (
     AkSkAuth,
     Authenticator,
@@ -63,6 +63,14 @@ def http_session(environ: Mapping[str, str]) -> requests.Session:
     if not configured and not (Path.home() / ".netrc").exists():
         session.trust_env = False
     return session
+
+
+HEADER_SECRETS = ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_AUTH_TOKEN")
+"""Secrets sent in a header as they are: a control character in one would break or split the request."""
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable() and " " not in value
 
 
 def remembered(token: IssuedToken) -> IssuedToken:
@@ -133,6 +141,10 @@ class Wiring:
             return auth
 
     def _new_authenticator(self, target: Target, values: SecretValues) -> Authenticator:
+        for name in HEADER_SECRETS:
+            value = getattr(values, name.lower())
+            if value and not _header_safe(value):
+                raise ConfigError(f"{name} holds a character an HTTP header cannot carry (a newline or a space?)")
         if values.huaweicloud_sdk_ak and values.huaweicloud_sdk_sk:
             signer = AkSkSigner(
                 values.huaweicloud_sdk_ak, values.huaweicloud_sdk_sk, values.huaweicloud_sdk_security_token

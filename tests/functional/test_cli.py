@@ -7,10 +7,12 @@ import io
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -311,3 +313,46 @@ def test_compliance_with_a_target_not_read_gives_no_share_and_fails() -> None:
 def test_fail_below_takes_only_a_percentage(sim: Simulator, value: str) -> None:
     code, _, err, _ = cli(sim, "compliance", "--fail-below", value)
     assert code == EXIT_USAGE and "is not a number from 0 to 100" in err and not sim.exchanges
+
+
+DEEP = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+def test_deeply_nested_json_in_a_request_or_a_window_is_a_usage_error(sim: Simulator, tmp_path: Path) -> None:
+    request = tmp_path / "deep.json"
+    request.write_text(DEEP)
+    for argv in (["plan", "--request", str(request)], ["plan", "--window", DEEP], ["compliance", "--window", DEEP]):
+        code, _, err, _ = cli(sim, *argv)
+        assert code == EXIT_USAGE and "nested too deeply" in err, argv
+    assert not sim.exchanges
+
+
+def test_an_endpoint_that_never_answers_ends_within_the_timeout_naming_the_host(sim: Simulator) -> None:
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)  # accepts connections, never answers
+        host = f"127.0.0.1:{hole.getsockname()[1]}"
+        environ = environ_for(sim) | {"GEMINIDB_ENDPOINT": f"http://{host}", "DEADLINE_MARGIN_MS": "1000"}
+        for command in ("plan", "compliance", "status"):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(io.StringIO()):
+                code = main([command, "--timeout", "3"], environ, out=out, err=err)
+            assert code == EXIT_PROBLEMS and host in out.getvalue() + err.getvalue(), command
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("GEMINIDB_ENDPOINT", "https://ops:hunter2-pw@gaussdb.example.com", "must not carry a user or password"),
+        ("GEMINIDB_ENDPOINT", "https://gaussdb.example.com:99999", "port that is not a number from 0 to 65535"),
+        ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "token-line-1\ntoken-line-2", "an HTTP header cannot carry"),
+    ],
+)
+def test_bad_configuration_names_the_variable_and_never_its_value(
+    sim: Simulator, variable: str, value: str, message: str
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["plan"], environ_for(sim) | {variable: value}, out=out, err=err)
+    assert code == EXIT_CONFIG and variable in err.getvalue() and message in err.getvalue()
+    assert "hunter2" not in err.getvalue() + out.getvalue() and not sim.exchanges

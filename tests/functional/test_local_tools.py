@@ -136,7 +136,13 @@ def test_a_port_in_use_is_a_one_line_error(environ: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(None, "cannot read"), ("{not json", "is not JSON"), ("[1]", "must hold a JSON object")]
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ("[1]", "must hold a JSON object"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+    ],
 )
 def test_invoke_with_a_missing_or_invalid_event_file(
     tmp_path: Path, environ: dict[str, str], content: str | None, message: str

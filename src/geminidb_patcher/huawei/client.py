@@ -35,7 +35,8 @@ MAX_PAGES = 1000
 SETTLE_ATTEMPTS = 3
 """Readings of a paged list that shifted while it was read, before the list is refused as unsettled."""
 UNREACHABLE_ATTEMPTS = 2
-"""Attempts at a host that could not be connected to (refused, unresolvable, connect timeout)."""
+"""Attempts at a host that could not be connected to (refused, unresolvable, connect timeout), or that took the
+request and never answered in time."""
 
 
 def upgrade_result(item: Any) -> UpgradeResult:
@@ -127,9 +128,9 @@ class GeminiDBClient:
                 refreshed[0] = True
                 return 0.0
             assert isinstance(error, HuaweiError)
-            unreachable = isinstance(error, TransportError) and not error.request_sent
+            unreachable = isinstance(error, TransportError) and (not error.request_sent or error.silent)
             if not may_retry(error) or (unreachable and attempt >= UNREACHABLE_ATTEMPTS):
-                return None  # a host that refuses connections fails fast: one retry, not four
+                return None  # a host that refuses connections, or never answers, fails fast: one retry, not four
             return self._retry.delay(attempt, getattr(error, "retry_after", None))
 
         def time_left() -> float | None:

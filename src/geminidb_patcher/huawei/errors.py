@@ -70,10 +70,12 @@ class ServerError(ApiError):
 class TransportError(HuaweiError):
     """No usable HTTP answer: connection refused or reset, timeout, TLS failure."""
 
-    def __init__(self, message: str, *, request_sent: bool) -> None:
+    def __init__(self, message: str, *, request_sent: bool, silent: bool = False) -> None:
         super().__init__(message)
         self.request_sent = request_sent
         self.may_have_arrived = request_sent
+        self.silent = silent
+        """The peer took the request but gave no complete answer in time (a black hole or a drip)."""
 
 
 class DeadlineError(TransportError):

@@ -118,14 +118,18 @@ class JsonHttp:
                 with response:
                     raw = read_capped(response, self._max_answer_bytes)
         except CallExpiredError as exc:
-            raise TransportError(f"no complete answer from {host} in time ({exc})", request_sent=True) from None
+            raise TransportError(
+                f"no complete answer from {host} in time ({exc})", request_sent=True, silent=True
+            ) from None
         except BodyTooLargeError as exc:
             raise ResponseTooLargeError(
                 f"{method} to {host}: {exc}; not read further", error_code="ResponseTooLarge"
             ) from None
         except requests.RequestException as exc:
             raise TransportError(
-                f"{type(exc).__name__} during {method} to {host}", request_sent=request_was_sent(exc)
+                f"{type(exc).__name__} during {method} to {host}",
+                request_sent=request_was_sent(exc),
+                silent=isinstance(exc, requests.ReadTimeout),
             ) from exc
         request_id = response.headers.get("X-Request-Id")
         if not 200 <= response.status_code < 300:

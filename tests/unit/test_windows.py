@@ -185,3 +185,30 @@ def test_the_next_opening_named_is_the_next_one_long_enough() -> None:
     window = explicit_window(ExplicitWindow(start=time(1), end=time(5), timezone="Europe/Berlin"))
     verdict = check_window(window, datetime(2026, 3, 28, 12, tzinfo=UTC), timedelta(hours=3, minutes=30), "w")
     assert verdict is not None and verdict.next_opening == datetime(2026, 3, 29, 23, tzinfo=UTC)
+
+
+def test_a_window_ending_in_the_dst_gap_ends_at_its_local_end_not_an_hour_later() -> None:
+    # 01:00-02:30 Berlin on 2026-03-29: the clock jumps from 02:00 CET to 03:00 CEST (01:00 UTC), passing 02:30
+    window = explicit_window(ExplicitWindow(start=time(1), end=time(2, 30), timezone="Europe/Berlin"))
+    opening = next(o for o in window.openings(datetime(2026, 3, 29, 0, tzinfo=UTC)) if o.start.day == 29)
+    assert (opening.start, opening.end) == (datetime(2026, 3, 29, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC))
+
+
+def test_the_next_opening_is_never_inside_a_blackout() -> None:
+    rng = random.Random(31)
+    fleet = [make_instance(rng, name="night", maintenance_window="02:00-06:00")]
+    blackout = Blackout(start=at(1, day=2), end=at(5, day=2), reason="freeze")
+    result = plan_of(snapshot(fleet), RunRequest(blackouts=[blackout], max_in_flight="100%"), trigger="schedule")
+    (hold,) = result.holds
+    assert hold.reason == "outside_maintenance_window"
+    assert hold.next_opening == at(5, day=2)  # not 02:00, inside the blackout; 05:00 still leaves 16 min to spare
+    assert "both allow is 2026-01-02 05:00 UTC" in hold.detail
+
+
+def test_the_moment_a_blackout_ends_is_named_only_if_the_window_is_open_then() -> None:
+    rng = random.Random(32)
+    fleet = [make_instance(rng, name="night", maintenance_window="02:00-06:00")]
+    blackout = Blackout(start=at(11), end=at(20), reason="release")
+    result = plan_of(snapshot(fleet), RunRequest(blackouts=[blackout], max_in_flight="100%"), trigger="schedule")
+    (hold,) = result.holds
+    assert hold.reason == "blackout" and hold.next_opening == at(2, day=2)  # the window's next opening, not 20:00

@@ -16,6 +16,7 @@ from geminidb_patcher.reconcile.windows import (
     check_blackouts,
     check_window,
     estimated_duration,
+    first_start,
     parse_maintenance_window,
 )
 
@@ -179,18 +180,36 @@ def timing_check(
     blackouts: list[tuple[datetime, datetime, str]],
     now: datetime,
 ) -> WindowVerdict | None:
-    """The blackouts, then the window, for as long as this instance's upgrade may take."""
+    """The blackouts, then the window, for as long as this instance's upgrade may take.
+
+    The verdict's next opening is the first moment both allow: never inside a closed window or a blackout.
+    """
     needed = estimated_duration(instance)
+    daily: DailyWindow | None = None
     verdict = check_blackouts(blackouts, now, needed)
-    if verdict is not None or window == "anytime":
-        return verdict
-    if window == "instance":
-        own = parse_maintenance_window(instance.maintenance_window)
-        if own is None:
+    if verdict is None and window == "instance":
+        daily = parse_maintenance_window(instance.maintenance_window)
+        if daily is None:
             return WindowVerdict(
                 "no_maintenance_window",
                 f"The instance reports no readable maintenance window ('{instance.maintenance_window}').",
                 None,
             )
-        return check_window(own, now, needed, f"instance's maintenance window {instance.maintenance_window} UTC")
-    return check_window(window, now, needed, "requested window")
+        verdict = check_window(daily, now, needed, f"instance's maintenance window {instance.maintenance_window} UTC")
+    elif verdict is None and window != "anytime":
+        assert isinstance(window, DailyWindow)
+        daily = window
+        verdict = check_window(window, now, needed, "requested window")
+    if verdict is None or verdict.next_opening is None:
+        return verdict
+    if daily is None and window != "anytime":
+        daily = window if isinstance(window, DailyWindow) else parse_maintenance_window(instance.maintenance_window)
+    both = first_start(daily, blackouts, now, needed)
+    if both == verdict.next_opening:
+        return verdict
+    later = (
+        f" The first moment the window and the blackouts both allow is {both:%Y-%m-%d %H:%M} UTC."
+        if both
+        else (" No moment in the next five weeks is both inside the window and clear of blackouts.")
+    )
+    return WindowVerdict(verdict.reason, verdict.detail + later, both)

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from geminidb_patcher.models import Blackout, ExplicitWindow
@@ -57,11 +57,42 @@ class DailyWindow:
             if self.days is not None and day.weekday() not in self.days:
                 continue
             end_day = day + timedelta(days=1) if self.end <= self.start else day
-            start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(UTC)
-            end = datetime.combine(end_day, self.end, tzinfo=self.zone).astimezone(UTC)
+            start = local_moment(day, self.start, self.zone, at_end=False)
+            end = local_moment(end_day, self.end, self.zone, at_end=True)
             if end > start:  # a window inside a DST gap has no length that day
                 found.append(Opening(start, end))
         return found
+
+    def openings_from(self, after: datetime, days: int = 35) -> list[Opening]:
+        """Every occurrence that ends after ``after``, for ``days`` days, in order."""
+        seen: dict[datetime, Opening] = {}
+        for offset in range(0, days, 2):
+            for opening in self.openings(after + timedelta(days=offset)):
+                if opening.end > after:
+                    seen.setdefault(opening.start, opening)
+        return sorted(seen.values(), key=lambda o: o.start)
+
+
+@functools.lru_cache(maxsize=1024)
+def local_moment(day: date, clock: time, zone: tzinfo, *, at_end: bool) -> datetime:
+    """The UTC moment a local wall clock in ``zone`` shows ``clock`` on ``day``.
+
+    A time that does not exist that day (a DST gap) is read with the offset before the change when it starts a
+    window (later: the window is shorter, never longer); when it ends one, it is the moment the clock jumps past it,
+    so a window ends at its local end and not an hour later. A time that occurs twice is its first occurrence.
+    """
+    naive = datetime.combine(day, clock)
+    moment = naive.replace(tzinfo=zone).astimezone(UTC)
+    if not at_end or moment.astimezone(zone).replace(tzinfo=None) == naive:
+        return moment
+    low, high = naive.replace(tzinfo=zone, fold=1).astimezone(UTC), moment
+    while high - low > timedelta(seconds=1):  # the first moment whose wall clock reads ``clock`` or later
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
 
 
 @functools.lru_cache(maxsize=256)
@@ -163,4 +194,20 @@ def check_blackouts(
             else:
                 detail = f"An upgrade started now could still run when the blackout{why} begins at {_when(start)}."
             return WindowVerdict("blackout", detail + f" Nothing is submitted before {_when(end)}.", end)
+    return None
+
+
+def first_start(
+    window: DailyWindow | None, spans: list[tuple[datetime, datetime, str]], after: datetime, needed: timedelta
+) -> datetime | None:
+    """The first moment from ``after`` at which an upgrade of ``needed`` fits inside ``window`` (``None``: any time)
+    and clear of every blackout; ``None`` when none does within five weeks."""
+    openings = window.openings_from(after) if window is not None else [Opening(after, after + timedelta(days=3650))]
+    for opening in openings:
+        moment = max(opening.start, after)
+        while opening.end - moment >= needed:
+            clash = next((end for start, end, _ in spans if start < moment + needed and moment < end), None)
+            if clash is None:
+                return moment
+            moment = clash
     return None

@@ -332,6 +332,11 @@ class Cli:
         if output == "table" or chosen == 0:
             _print_report(planned, output, self._out, rule)
         if chosen == 0:
+            if plan_request.instance_ids:  # a person named instances and none can go: say why, and fail
+                held = Counter(outcome.reason or outcome.outcome for outcome in planned.outcomes)
+                why = ", ".join(f"{count} {reason}" for reason, count in held.most_common())
+                self._err.write(f"nothing to submit: none of the named instances can be patched now ({why})\n")
+                return EXIT_PROBLEMS
             self._err.write("nothing to submit\n")
             return _exit_for(planned)
         try:

@@ -356,3 +356,27 @@ def test_bad_configuration_names_the_variable_and_never_its_value(
         code = main(["plan"], environ_for(sim) | {variable: value}, out=out, err=err)
     assert code == EXIT_CONFIG and variable in err.getvalue() and message in err.getvalue()
     assert "hunter2" not in err.getvalue() + out.getvalue() and not sim.exchanges
+
+
+def test_an_explicit_apply_is_not_held_by_unrelated_upgrades_elsewhere_in_the_project() -> None:
+    rng = random.Random(41)
+    named, *others = [make_instance(rng, "cassandra") for _ in range(6)]
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    running = [
+        {"instance_id": other["id"], "status": "Running", "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+        for other in others
+    ]
+    with Simulator({"instances": [named, *others], "jobs": running}) as busy:
+        code, _, err, _ = cli(busy, "apply", "--instance-id", named["id"], "--yes", "--window", "anytime")
+        assert code == EXIT_OK, err
+        assert [e.body["instance_ids"] for e in busy.exchanges if e.route == "POST /instances/db-upgrade"] == [
+            [named["id"]]
+        ]
+
+
+def test_an_explicit_apply_that_can_submit_nothing_it_named_fails_and_says_why() -> None:
+    rng = random.Random(42)
+    frozen = make_instance(rng, "cassandra", status="frozen")
+    with Simulator({"instances": [frozen]}) as sim:
+        code, _, err, _ = cli(sim, "apply", "--instance-id", frozen["id"], "--yes", "--window", "anytime")
+    assert code == EXIT_PROBLEMS and "none of the named instances can be patched now (1 status_frozen)" in err

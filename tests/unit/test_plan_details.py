@@ -82,7 +82,11 @@ def test_every_reason_has_its_outcome_kind_and_its_sentence() -> None:
             "outside_maintenance_window",
             "Outside the instance's maintenance window 20:00-23:00 UTC; it next opens at 2026-01-01 20:00 UTC.",
         ),
-        "j-ok": ("deferred", "max_in_flight", "2 upgrade(s) would be in flight; max_in_flight is 2."),
+        "j-ok": (
+            "deferred",
+            "max_in_flight",
+            "2 upgrade(s) would be in flight; max_in_flight is 2 (raise it to submit more at once).",
+        ),
         "k-mongo": (
             "skipped",
             "unsupported_engine",

@@ -265,7 +265,8 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     in_scope = len(candidates) + sum(1 for hold in holds if hold.reason == "not_in_any_wave")
     max_in_flight = resolve_limit(request.max_in_flight, in_scope, at_least_one=True)
     max_errors = resolve_limit(request.max_errors, in_scope, at_least_one=False)
-    in_flight = len(running)
+    # a person naming instances asks for those: only their own upgrades count in flight, not unrelated ones
+    in_flight = len(running & set(request.instance_ids)) if request.instance_ids is not None else len(running)
     errors = _errors_before(candidates, latest, request, now)
     exhausted = errors > max_errors
     slots = max(0, max_in_flight - in_flight)
@@ -281,7 +282,10 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
             detail = f"{errors} error(s) exceed max_errors {max_errors}; nothing is submitted until an operator acts."
             holds.append(candidate.hold("deferred", "error_budget_exhausted", detail))
         elif len(chosen) >= slots:
-            detail = f"{in_flight + len(chosen)} upgrade(s) would be in flight; max_in_flight is {max_in_flight}."
+            detail = (
+                f"{in_flight + len(chosen)} upgrade(s) would be in flight; max_in_flight is {max_in_flight} "
+                "(raise it to submit more at once)."
+            )
             holds.append(candidate.hold("deferred", "max_in_flight", detail))
         else:
             chosen.append(candidate)

@@ -100,6 +100,8 @@ def main(argv: list[str]) -> int:
                     f"UV={uv[0]}",
                     f"PY313={python313 or ''}",
                 )
+                # the runtime-client test builds a host twin with this uv, for CPython 3.13 where there is one
+                os.environ["ARTIFACT_UV"], os.environ["ARTIFACT_PY313"] = uv[0], python313 or ""
                 _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-m", "artifact", "tests/artifact")
                 files = [path for path in ARTIFACT.rglob("*") if path.is_file()]
                 size = sum(path.stat().st_size for path in files)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -19,6 +20,9 @@ redactor = Redactor()
 logger = Logger(service=SERVICE, stream=RedactingStream(redactor, lambda: sys.stdout), utc=True)  # type: ignore[arg-type]
 logger.addFilter(redactor)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+"""An invocation without metrics (a public ``GET /openapi.json``) is normal here; the warning would be the one
+plain-text line among the JSON log records."""
 
 
 def _one_record(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:

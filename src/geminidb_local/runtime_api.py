@@ -124,7 +124,7 @@ class RuntimeApi:
     @property
     def address(self) -> str:
         """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"{host}:{port}"
 
     def invoke(self, event: dict[str, Any]) -> str:

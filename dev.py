@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|quick|lint|bench``."""
+"""Project commands that need nothing but Python >= 3.11: ``python3 dev.py demo|test|quick|lint|bench|build``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.9"
 CFN_LINT = "cfn-lint==1.58.0"
 SAM_TRANSLATOR = "aws-sam-translator==1.115.0"
+SAM_CLI = "aws-sam-cli==1.170.0"
 ARTIFACT = ROOT / ".build" / "artifact"
 
 
@@ -66,15 +68,49 @@ def _sync(uv: list[str]) -> None:
     _run(*uv, "sync", "--frozen", "--python", sys.executable)
 
 
+ARTIFACT_LEFTOVERS = ("bin", ".lock")
+"""What ``uv pip install --target`` adds that the function never uses: console scripts carrying this machine's
+interpreter path in their shebangs, and uv's lock file."""
+
+
+def build_artifact(uv: list[str], target: Path) -> int:
+    """The Lambda artifact in ``target``, as ``sam build`` makes it: the package and its pinned runtime wheels for
+    arm64 / CPython 3.13, with bytecode compiled by a CPython 3.13 where this machine has one (said when not)."""
+    target.mkdir(parents=True, exist_ok=True)
+    _run(
+        *uv, "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
+        "--python-platform", "aarch64-manylinux2014", "--python-version", "3.13",
+        "--target", str(target), "-r", str(ROOT / "src" / "requirements.txt"),
+    )  # fmt: skip
+    for leftover in ARTIFACT_LEFTOVERS:
+        path = target / leftover
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    shutil.copytree(ROOT / "src" / "geminidb_patcher", target / "geminidb_patcher", dirs_exist_ok=True)
+    for cache in list(target.rglob("__pycache__")):
+        shutil.rmtree(cache)
+    python313 = _python313()
+    if python313 is None:  # the quick start needs only Python >= 3.11; Lambda's runtime is 3.13
+        print("no CPython 3.13 found: the artifact is built without bytecode (Lambda compiles at cold start)")
+        return 0
+    _run(python313, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target))
+    print(f"bytecode compiled by {python313}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Run one command."""
-    commands = ("demo", "test", "quick", "lint", "bench")
+    commands = ("demo", "test", "quick", "lint", "bench", "build")
     if len(argv) < 1 or argv[0] not in commands:
         print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)
         return 2
     uv = _uv()
-    _sync(uv)
     command, extra = argv[0], argv[1:]
+    if command == "build":  # what sam build runs (the Makefile's target): needs no environment of the project's
+        return build_artifact(uv, Path(extra[0]) if extra else ARTIFACT)
+    _sync(uv)
     try:
         if command == "demo":
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
@@ -89,17 +125,9 @@ def main(argv: list[str]) -> int:
                 shutil.rmtree(ARTIFACT, ignore_errors=True)
                 ARTIFACT.mkdir(parents=True)
                 python313 = _python313()
-                if python313 is None:  # the quick start needs only Python >= 3.11; sam build needs python3.13
-                    print("no CPython 3.13 found: the artifact is built without bytecode, and its check is skipped")
+                if python313 is None:
                     os.environ["ARTIFACT_WITHOUT_BYTECODE"] = "no CPython 3.13 on this machine"
-                _run(
-                    "make",
-                    "--no-print-directory",
-                    "build-ScheduledFunction",
-                    f"ARTIFACTS_DIR={ARTIFACT}",
-                    f"UV={uv[0]}",
-                    f"PY313={python313 or ''}",
-                )
+                _run("make", "--no-print-directory", "build-ScheduledFunction", f"ARTIFACTS_DIR={ARTIFACT}")
                 # the runtime-client test builds a host twin with this uv, for CPython 3.13 where there is one
                 os.environ["ARTIFACT_UV"], os.environ["ARTIFACT_PY313"] = uv[0], python313 or ""
                 _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-m", "artifact", "tests/artifact")
@@ -124,6 +152,11 @@ def main(argv: list[str]) -> int:
             _run(*uv, "run", "--frozen", "--no-sync", "mypy")
             _run(*uv, "tool", "run", "--from", CFN_LINT, "cfn-lint", "template.yaml")
             _run(*uv, "tool", "run", "--from", SAM_TRANSLATOR, "--with", "pyyaml", "python", "tools/sam_transform.py")
+            os.environ["SAM_CLI_TELEMETRY"] = "0"
+            sam = [*uv, "tool", "run", "--from", SAM_CLI, "sam"]
+            _run(*sam, "validate", "--lint", "--region", "ap-southeast-1")
+            with tempfile.TemporaryDirectory() as build_dir:  # the README's sam build, as a user runs it (no Docker)
+                _run(*sam, "build", "--region", "ap-southeast-1", "--build-dir", build_dir)
     except subprocess.CalledProcessError as failed:
         return failed.returncode or 1
     return 0

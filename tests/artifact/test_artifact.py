@@ -48,6 +48,10 @@ def test_the_artifact_holds_the_function_and_its_runtime_dependencies() -> None:
     assert (ARTIFACT / "geminidb_patcher" / "handler.py").is_file()
 
 
+def test_no_console_scripts_with_the_build_machines_shebangs_nor_uvs_lock_are_shipped() -> None:
+    assert not (ARTIFACT / "bin").exists() and not (ARTIFACT / ".lock").exists()
+
+
 def test_compiled_wheels_are_for_arm64_and_cpython_313() -> None:
     binaries = [p.name for p in ARTIFACT.rglob("*.so")]
     assert binaries and all("cpython-313-aarch64-linux-gnu" in name or "abi3" in name for name in binaries), binaries

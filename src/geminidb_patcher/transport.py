@@ -8,6 +8,8 @@ blocked read returns at once; and a body is read only up to a limit that fits th
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -62,6 +64,7 @@ class _Watch:
     def __init__(self) -> None:
         self.sockets: list[socket.socket] = []
         self.expired = False
+        self.done = False
         self._lock = threading.Lock()
 
     def add(self, sock: socket.socket | None) -> None:
@@ -74,6 +77,8 @@ class _Watch:
 
     def expire(self) -> None:
         with self._lock:
+            if self.done:
+                return
             self.expired = True
             for sock in self.sockets:
                 _shut(sock)
@@ -135,14 +140,50 @@ def watched_session() -> requests.Session:
     return session
 
 
+class _Watchdog:
+    """One thread for every bounded call: it sleeps until the earliest call's time is up and expires that call.
+
+    A timer thread per call would cost a thread start on every request; this costs a heap push and pop.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watch]] = []
+        self._sequence = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, watch: _Watch, seconds: float) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._sequence), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="call-watchdog", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)  # finished in time: forget it
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._changed.wait(left)
+                    continue
+                heapq.heappop(self._due)[2].expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextlib.contextmanager
 def bounded_call(seconds: float) -> Iterator[None]:
     """Run one call (in this thread) for at most ``seconds``; ``CallExpiredError`` when it took longer."""
     watch = _Watch()
-    timer = threading.Timer(max(MIN_CALL_SECONDS, seconds), watch.expire)
-    timer.daemon = True
     _current.watch = watch
-    timer.start()
+    _WATCHDOG.watch(watch, max(MIN_CALL_SECONDS, seconds))
     try:
         yield
     except Exception as error:
@@ -150,7 +191,7 @@ def bounded_call(seconds: float) -> Iterator[None]:
             raise CallExpiredError(f"no answer within {seconds:.1f} s") from error
         raise
     finally:
-        timer.cancel()
+        watch.done = True
         _current.watch = None
     if watch.expired:
         raise CallExpiredError(f"no answer within {seconds:.1f} s")

@@ -9,6 +9,7 @@ import contextlib
 import http.server
 import json
 import random
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -255,3 +256,24 @@ def handler_on(
     if sleep is None:
         return make_handler(environ)
     return make_handler(environ, simulator_wiring(simulator, environ, sleep=sleep))
+
+
+# -- the template and the EMF series the function emits --------------------------------------------------------
+
+
+def dashboard_widgets(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's widgets, its ``${…}`` substitutions filled with a number so the body parses as JSON."""
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets: list[dict[str, Any]] = json.loads(re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body))["widgets"]
+    return widgets
+
+
+def emitted_series(records: list[dict[str, Any]]) -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
+    """(namespace, metric, dimensions) of every EMF metric in ``records``."""
+    found = set()
+    for record in records:
+        for definition in record["_aws"]["CloudWatchMetrics"]:
+            for dimensions in definition["Dimensions"]:
+                pairs = frozenset((name, str(record[name])) for name in dimensions)
+                found |= {(definition["Namespace"], metric["Name"], pairs) for metric in definition["Metrics"]}
+    return found

@@ -51,6 +51,10 @@ def main(path: str) -> int:
     if missing:
         print(f"missing resources: {missing}", file=sys.stderr)
         return 1
+    schedules = [r for r in output["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    if any("Name" in schedule["Properties"] for schedule in schedules):
+        print("a schedule has a fixed name: two stacks in one account and region would collide", file=sys.stderr)
+        return 1
     return 0
 
 

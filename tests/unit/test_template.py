@@ -13,17 +13,11 @@ from tools.cfn_yaml import load_template
 
 from geminidb_patcher.models import FLEET, SUPPORTED_ENGINES
 from geminidb_patcher.telemetry import NAMESPACE, SERVICE, record_compliance, record_target_compliance
+from tests.helpers import dashboard_widgets, emitted_series
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 CLOUDWATCH_MAX_EVALUATION_SECONDS = 7 * 86_400
 """PutMetricAlarm refuses a Period times EvaluationPeriods above seven days."""
-
-
-def _dashboard_widgets() -> list[dict[str, Any]]:
-    """The dashboard's widgets, its ``${…}`` substitutions filled with a number so the body parses as JSON."""
-    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    widgets: list[dict[str, Any]] = json.loads(re.sub(r"\$\{[A-Za-z0-9.:]+\}", "90", body))["widgets"]
-    return widgets
 
 
 def _emitted(engine: str) -> list[dict[str, Any]]:
@@ -31,17 +25,6 @@ def _emitted(engine: str) -> list[dict[str, Any]]:
     with contextlib.redirect_stdout(out):
         record_compliance(engine, current=9, behind=1, behind_not_patchable=0, ratio=0.9)
     return [json.loads(line) for line in out.getvalue().splitlines()]
-
-
-def _series(records: list[dict[str, Any]]) -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
-    """(namespace, metric, dimensions) of every EMF metric in ``records``."""
-    found = set()
-    for record in records:
-        for definition in record["_aws"]["CloudWatchMetrics"]:
-            for dimensions in definition["Dimensions"]:
-                pairs = frozenset((name, str(record[name])) for name in dimensions)
-                found |= {(definition["Namespace"], metric["Name"], pairs) for metric in definition["Metrics"]}
-    return found
 
 
 def test_the_compliance_alarm_watches_a_series_the_function_emits_for_every_engine_it_allows() -> None:
@@ -53,7 +36,7 @@ def test_the_compliance_alarm_watches_a_series_the_function_emits_for_every_engi
             (d["Name"], engine if d["Value"] == {"Ref": "ComplianceAlarmEngine"} else d["Value"])
             for d in alarm["Dimensions"]
         )
-        assert (alarm["Namespace"], alarm["MetricName"], dimensions) in _series(_emitted(engine))
+        assert (alarm["Namespace"], alarm["MetricName"], dimensions) in emitted_series(_emitted(engine))
     assert (alarm["Namespace"], dict(alarm["Dimensions"][0])) == (NAMESPACE, {"Name": "service", "Value": SERVICE})
 
 
@@ -67,10 +50,10 @@ def test_the_alarm_fires_only_after_every_day_of_the_chosen_span_is_below_and_cl
     assert _emitted(FLEET)[0]["ComplianceRatio"] in (90.0, [90.0])  # percent, as the threshold is
 
 
-def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() -> None:
-    widgets = _dashboard_widgets()
+def test_the_dashboard_is_json_and_its_compliance_widget_draws_emittedemitted_series() -> None:
+    widgets = dashboard_widgets(TEMPLATE)
     (trend,) = [w for w in widgets if w["properties"].get("title") == "Instances current (%)"]
-    emitted = set().union(*(_series(_emitted(engine)) for engine in (FLEET, *SUPPORTED_ENGINES)))
+    emitted = set().union(*(emitted_series(_emitted(engine)) for engine in (FLEET, *SUPPORTED_ENGINES)))
     drawn = set()
     previous: list[str] = []
     for given in trend["properties"]["metrics"]:
@@ -83,7 +66,7 @@ def test_the_dashboard_is_json_and_its_compliance_widget_draws_emitted_series() 
 
 
 def test_the_per_target_widget_searches_the_dimensions_each_target_s_ratio_is_emitted_with() -> None:
-    widgets = _dashboard_widgets()
+    widgets = dashboard_widgets(TEMPLATE)
     (per_target,) = [w for w in widgets if w["properties"].get("title") == "Instances current per target (%)"]
     search = per_target["properties"]["metrics"][0][0]["expression"]
     schema = re.search(r"\{([^}]*)\} MetricName=\"(\w+)\"", search)
@@ -96,3 +79,26 @@ def test_the_per_target_widget_searches_the_dimensions_each_target_s_ratio_is_em
     (definition,) = record["_aws"]["CloudWatchMetrics"]
     assert (definition["Namespace"], [m["Name"] for m in definition["Metrics"]]) == (namespace, [schema.group(2)])
     assert sorted(definition["Dimensions"][0]) == sorted(dimensions)
+
+
+def test_a_first_deployment_fits_new_accounts_two_stacks_and_customer_managed_keys() -> None:
+    function = TEMPLATE["Resources"]["ScheduledFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReserveScheduledConcurrency", 1, {"Ref": "AWS::NoValue"}]
+    }
+    assert TEMPLATE["Parameters"]["ScheduledConcurrency"]["AllowedValues"] == ["1", "off"]
+    assert function["Events"]["Schedule"]["Properties"]["OmitName"] is True
+    pattern = re.compile(TEMPLATE["Parameters"]["SecretArn"]["AllowedPattern"])
+    assert pattern.fullmatch("arn:aws:secretsmanager:eu-west-1:123456789012:secret:patcher-AbC123")
+    assert not pattern.fullmatch("arn:aws:secretsmanager:eu-west-1:123456789012:secret:patcher")
+    for name in ("ScheduledFunction", "WebhookFunction"):
+        (conditional,) = [p for p in TEMPLATE["Resources"][name]["Properties"]["Policies"] if "Fn::If" in p]
+        condition, statement, otherwise = conditional["Fn::If"]
+        (grant,) = statement["Statement"]
+        assert (condition, grant["Action"], otherwise) == ("HasSecretKey", "kms:Decrypt", {"Ref": "AWS::NoValue"})
+        assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == {"Ref": "SecretArn"}
+    for name in ("ScheduledLogGroup", "WebhookLogGroup", "WebhookAccessLogGroup", "DeadLetterQueue"):
+        resource = TEMPLATE["Resources"][name]
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", name
+    for name in ("TargetErrorsAlarm", "FailedUpgradesAlarm", "RejectedUpgradesAlarm", "NotificationFailuresAlarm"):
+        assert TEMPLATE["Resources"][name]["Properties"]["Period"] == {"Ref": "RunPeriodSeconds"}, name

@@ -9,13 +9,17 @@ import json
 import math
 import os
 import sys
+import time
 import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
+import requests
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher import __version__
@@ -26,6 +30,7 @@ from geminidb_patcher.errors import (
     EXIT_PLAN_CHANGED,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    ConfigError,
     NoTargetError,
     PatcherError,
     PlanChangedError,
@@ -37,8 +42,11 @@ from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
 from geminidb_patcher.redaction import RedactingStream
+from geminidb_patcher.secrets import is_webhook_secret
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import redactor
+from geminidb_patcher.urls import check_url
+from geminidb_patcher.webhook_auth import sign_headers
 from geminidb_patcher.wiring import Wiring
 
 __all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
@@ -104,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
     status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
     status.add_argument("--output", choices=("table", "json"), default="table")
+    send = commands.add_parser(
+        "send",
+        help="sign a RunRequest with WEBHOOK_SECRET (Standard Webhooks) and POST it to the deployed webhook",
+        parents=[common],
+    )
+    send.add_argument("url", help="the stack's WebhookUrl output (…/runs)")
+    send.add_argument("--request", metavar="FILE", help="the RunRequest JSON ('-' for stdin; default a plan)")
     return parser
 
 
@@ -477,6 +492,37 @@ def _ask(prompt: str) -> bool:
     return line.strip().lower() in ("y", "yes")
 
 
+def send_signed(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    """``send``: the request signed now with the first of ``WEBHOOK_SECRET``, POSTed, and the answer printed."""
+    secrets = (environ.get("WEBHOOK_SECRET") or "").split()
+    if not secrets or not is_webhook_secret(secrets[0]):
+        raise ConfigError("WEBHOOK_SECRET must hold the webhook's secret ('whsec_' followed by base64)")
+    url = check_url("the webhook URL", args.url)
+    if args.request:
+        text = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
+        body = json.dumps(_json(text, "the request file"), separators=(",", ":")).encode()
+    else:
+        body = b'{"mode":"plan"}'
+    headers = {
+        "Content-Type": "application/json",
+        **sign_headers(secrets[0], f"msg_{uuid.uuid4().hex}", int(time.time()), body),
+    }
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=(3.05, args.timeout), allow_redirects=False)
+    except requests.RequestException as exc:
+        err.write(f"could not reach {urlsplit(url).hostname}: {type(exc).__name__}\n")
+        return EXIT_PROBLEMS
+    try:
+        shown = json.dumps(response.json(), indent=2)
+    except ValueError:
+        shown = response.text[:2000]
+    out.write(shown + "\n")
+    if response.status_code >= 300:
+        err.write(f"the webhook answered HTTP {response.status_code}\n")
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def _sealed(stream: TextIO) -> TextIO:
     """``stream`` with every known secret and secret-shaped text masked: what Huawei or IAM answered (an error, a
     fail reason) may echo a credential, and the terminal shows it."""
@@ -519,6 +565,8 @@ def _main(
     confirm: Callable[[str], bool],
 ) -> int:
     try:
+        if args.command == "send":
+            return send_signed(args, environ if environ is not None else os.environ, out, err)
         if getattr(args, "request", None) == "-" and args.command == "apply" and not args.yes:
             err.write(
                 "invalid request: --request - reads the request from standard input, so the confirmation cannot "

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from geminidb_local.environment import new_webhook_secret, simulator_environment
+from geminidb_local.gateway_server import LocalGateway
+from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_patcher.cli import EXIT_ABORTED, EXIT_CONFIG, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_PROBLEMS, EXIT_USAGE, main
 from tests.helpers import fleet_document, make_instance
@@ -380,3 +382,20 @@ def test_an_explicit_apply_that_can_submit_nothing_it_named_fails_and_says_why()
     with Simulator({"instances": [frozen]}) as sim:
         code, _, err, _ = cli(sim, "apply", "--instance-id", frozen["id"], "--yes", "--window", "anytime")
     assert code == EXIT_PROBLEMS and "none of the named instances can be patched now (1 status_frozen)" in err
+
+
+def test_send_signs_a_request_and_posts_it_to_the_webhook_as_a_first_deployment_would(tmp_path: Path) -> None:
+    with Simulator(fleet_document(3)) as simulator:
+        secret = new_webhook_secret()
+        environ = simulator_environment(simulator, webhook_secret=secret)
+        environ.pop("NOTIFY_WEBHOOK_URL")
+        request = tmp_path / "run.json"
+        request.write_text(json.dumps({"mode": "plan", "selector": {"engines": ["redis"]}}))
+        with contextlib.redirect_stdout(io.StringIO()), LocalGateway(make_handler(environ)) as gateway:
+            out, err = io.StringIO(), io.StringIO()
+            code = main(["send", f"{gateway.base_url}/runs", "--request", str(request)], environ, out=out, err=err)
+            wrong = {**environ, "WEBHOOK_SECRET": new_webhook_secret()}
+            refused = main(["send", f"{gateway.base_url}/runs"], wrong, out=io.StringIO(), err=io.StringIO())
+    answer = json.loads(out.getvalue())
+    assert code == EXIT_OK and answer["trigger"] == "webhook" and answer["counts"]["planned"] == 1
+    assert refused == EXIT_PROBLEMS

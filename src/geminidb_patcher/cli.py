@@ -125,26 +125,25 @@ def _parser() -> argparse.ArgumentParser:
 DEFAULT_TIMEOUT_SECONDS = 300
 
 
-def _seconds(value: str) -> float:
-    """``--timeout``: seconds, from 1 to a day."""
-    try:
-        parsed = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not math.isfinite(parsed) or not 1 <= parsed <= 86_400:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds from 1 to 86400")
-    return parsed
+def _finite_between(low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` to ``high``, refused with ``what`` it should be."""
+
+    def parse(value: str) -> float:
+        try:
+            parsed = float(value)
+        except ValueError:
+            parsed = math.nan
+        if not math.isfinite(parsed) or not low <= parsed <= high:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return parsed
+
+    return parse
 
 
-def _percent(value: str) -> float:
-    """``--fail-below``: a finite number from 0 to 100."""
-    try:
-        parsed = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 0 to 100") from None
-    if not math.isfinite(parsed) or not 0 <= parsed <= 100:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 0 to 100")
-    return parsed
+_seconds = _finite_between(1, 86_400, "a number of seconds from 1 to 86400")
+"""``--timeout``: seconds, from 1 to a day."""
+_percent = _finite_between(0, 100, "a number from 0 to 100")
+"""``--fail-below``: a percentage."""
 
 
 def _targets(values: list[str]) -> list[dict[str, str]]:

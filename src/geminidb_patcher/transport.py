@@ -131,6 +131,13 @@ class WatchedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        """An HTTP(S) proxy's manager, with watched pools too (a SOCKS proxy keeps urllib3's own)."""
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        return manager
+
 
 def watched_session() -> requests.Session:
     """A session whose calls can be bounded by ``bounded_call``."""

@@ -102,3 +102,15 @@ def test_a_first_deployment_fits_new_accounts_two_stacks_and_customer_managed_ke
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", name
     for name in ("TargetErrorsAlarm", "FailedUpgradesAlarm", "RejectedUpgradesAlarm", "NotificationFailuresAlarm"):
         assert TEMPLATE["Resources"][name]["Properties"]["Period"] == {"Ref": "RunPeriodSeconds"}, name
+
+
+def test_the_scheduler_role_trusts_only_this_accounts_schedules_and_may_only_invoke_and_dead_letter() -> None:
+    schedule = TEMPLATE["Resources"]["ScheduledFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert schedule["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    role = TEMPLATE["Resources"]["SchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    (policy,) = role["Policies"]
+    grants = {(s["Action"], s["Resource"]["Fn::GetAtt"][0]) for s in policy["PolicyDocument"]["Statement"]}
+    assert grants == {("lambda:InvokeFunction", "ScheduledFunction"), ("sqs:SendMessage", "DeadLetterQueue")}

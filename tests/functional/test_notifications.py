@@ -73,6 +73,8 @@ def test_every_channel_type_is_accepted_by_its_receiver(sim: Simulator) -> None:
     assert by_kind["wecom"]["answer"]["errcode"] == 0
     smn_structure = json.loads(by_kind["smn"]["body"]["message_structure"])
     assert set(smn_structure) == {"default", "email", "sms"} and "submitted 12" in smn_structure["sms"]
+    # SMN sends "default" to every protocol without its own key (chat bots, HTTP): the short form, not the e-mail
+    assert smn_structure["default"] == smn_structure["sms"] and len(smn_structure["email"]) > len(smn_structure["sms"])
     assert by_kind["webhook"]["status"] == 204 and by_kind["webhook"]["body"]["run_id"] == report["run_id"]
     # AND the signed JSON webhook verifies with the reference Standard Webhooks library
     hook = by_kind["webhook"]
@@ -125,7 +127,7 @@ def test_one_channel_failing_with_500_does_not_stop_another_or_lose_the_report(s
     assert [m["status"] for m in sim.inbox if m["channel"] == "wecom-ops"] == [200]
     failed = log_records(output, "notification_failed")
     sent = log_records(output, "notification_sent")
-    assert [(r["channel"], r["attempts"], r["problem"]) for r in failed] == [("slack-ops", 1, "HTTP 500")]
+    assert [(r["channel"], r["attempts"], r["problem"]) for r in failed] == [("slack-ops", 1, "HTTP 500: injected")]
     assert [r["channel"] for r in sent] == ["wecom-ops"]
     assert report["counts"]["submitted"] == 12 and log_records(output, "run_report")
     emf = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]

@@ -162,3 +162,11 @@ def test_the_compliance_and_next_lines_fit_every_channel_beside_a_large_run() ->
     }.items():  # fmt: skip
         text = rendered if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
         assert all(line in text for line in lines), f"{channel} lost a compliance or next line"
+
+
+def test_a_vendors_own_reason_for_a_refusal_is_kept_for_the_log() -> None:
+    from geminidb_patcher.notify.base import _vendor_reason
+
+    assert _vendor_reason(b"invalid_payload") == ": invalid_payload"
+    assert _vendor_reason(b'{"ok": false, "error": "channel_not_found"}') == ": channel_not_found"
+    assert _vendor_reason(b"") == "" and len(_vendor_reason(b"x" * 5000)) == 2 + 120

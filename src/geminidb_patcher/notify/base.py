@@ -84,6 +84,22 @@ def json_code_check(*keys: str) -> ResponseCheck:
     return check
 
 
+VENDOR_REASON_CHARS = 120
+
+
+def _vendor_reason(answer: bytes) -> str:
+    """The vendor's own short reason for a refusal (Slack ``invalid_payload``, a JSON ``message``), for the log."""
+    text = answer.decode("utf-8", "replace").strip()
+    try:
+        parsed = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        text = str(parsed.get("error") or parsed.get("message") or parsed.get("msg") or parsed.get("errmsg") or "")
+    text = " ".join(text.split())[:VENDOR_REASON_CHARS]
+    return f": {text}" if text and text.isprintable() else ""
+
+
 class _AttemptFailedError(Exception):
     """One delivery attempt that failed: what went wrong, and whether the message may be sent again."""
 
@@ -155,7 +171,7 @@ class Sender:
                 raise _AttemptFailedError(f"refused: {refused}", resend=False)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             resend = may_resend(sent=True, status=response.status_code)
-            raise _AttemptFailedError(f"HTTP {response.status_code}", resend, retry_after)
+            raise _AttemptFailedError(f"HTTP {response.status_code}{_vendor_reason(answer)}", resend, retry_after)
 
         def wait_after(error: Exception, attempt: int) -> float | None:
             assert isinstance(error, _AttemptFailedError)

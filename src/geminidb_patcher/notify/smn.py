@@ -58,9 +58,13 @@ def sms_text(digest: Digest) -> str:
 
 
 def render(digest: Digest) -> dict[str, Any]:
-    """The PublishMessage body; ``message_structure`` is a JSON string with ``default``, ``email`` and ``sms``."""
+    """The PublishMessage body; ``message_structure`` is a JSON string with ``default`` (the short form),
+    ``email`` (the whole digest) and ``sms``."""
     email = email_text(digest)
-    structure = {"default": email, "email": email, "sms": sms_text(digest)}
+    short = sms_text(digest)
+    # SMN sends "default" to every protocol without a key of its own (DingTalk, WeCom, Feishu, HTTP subscribers):
+    # the short form goes there, the long text only to e-mail
+    structure = {"default": short, "email": email, "sms": short}
     return {
         "subject": _clip_bytes(digest.title, SUBJECT_LIMIT),
         "message_structure": json.dumps(structure, ensure_ascii=False),

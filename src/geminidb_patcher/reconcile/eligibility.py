@@ -200,8 +200,8 @@ def timing_check(
         assert isinstance(window, DailyWindow)
         daily = window
         verdict = check_window(window, now, needed, "requested window")
-    if verdict is None or verdict.next_opening is None:
-        return verdict
+    if verdict is None or verdict.next_opening is None or not blackouts:
+        return verdict  # without blackouts, the window's own next opening is the first moment
     if daily is None and window != "anytime":
         daily = window if isinstance(window, DailyWindow) else parse_maintenance_window(instance.maintenance_window)
     both = first_start(daily, blackouts, now, needed)

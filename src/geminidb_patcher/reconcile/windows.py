@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -63,14 +63,14 @@ class DailyWindow:
                 found.append(Opening(start, end))
         return found
 
-    def openings_from(self, after: datetime, days: int = 35) -> list[Opening]:
-        """Every occurrence that ends after ``after``, for ``days`` days, in order."""
-        seen: dict[datetime, Opening] = {}
+    def openings_from(self, after: datetime, days: int = 35) -> Iterator[Opening]:
+        """Every occurrence that ends after ``after``, for ``days`` days, in order, computed as they are needed."""
+        last: datetime | None = None
         for offset in range(0, days, 2):
             for opening in self.openings(after + timedelta(days=offset)):
-                if opening.end > after:
-                    seen.setdefault(opening.start, opening)
-        return sorted(seen.values(), key=lambda o: o.start)
+                if opening.end > after and (last is None or opening.start > last):
+                    last = opening.start
+                    yield opening
 
 
 @functools.lru_cache(maxsize=1024)
@@ -202,7 +202,9 @@ def first_start(
 ) -> datetime | None:
     """The first moment from ``after`` at which an upgrade of ``needed`` fits inside ``window`` (``None``: any time)
     and clear of every blackout; ``None`` when none does within five weeks."""
-    openings = window.openings_from(after) if window is not None else [Opening(after, after + timedelta(days=3650))]
+    openings = (
+        window.openings_from(after) if window is not None else iter([Opening(after, after + timedelta(days=3650))])
+    )
     for opening in openings:
         moment = max(opening.start, after)
         while opening.end - moment >= needed:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geminidb_local.simulator.receivers import check_slack
 from geminidb_patcher.models import (
     MAX_TARGETS,
     MAX_WAVES,
@@ -22,8 +23,10 @@ from geminidb_patcher.models import (
     RunReport,
 )
 from geminidb_patcher.notify import dingtalk, feishu, slack, smn, teams, wecom
-from geminidb_patcher.notify.base import json_body
+from geminidb_patcher.notify.base import _vendor_reason, json_body
 from geminidb_patcher.notify.digest import (
+    Digest,
+    Section,
     build_digest,
     compliance_line,
     fit_lines,
@@ -165,8 +168,18 @@ def test_the_compliance_and_next_lines_fit_every_channel_beside_a_large_run() ->
 
 
 def test_a_vendors_own_reason_for_a_refusal_is_kept_for_the_log() -> None:
-    from geminidb_patcher.notify.base import _vendor_reason
-
     assert _vendor_reason(b"invalid_payload") == ": invalid_payload"
     assert _vendor_reason(b'{"ok": false, "error": "channel_not_found"}') == ": channel_not_found"
     assert _vendor_reason(b"") == "" and len(_vendor_reason(b"x" * 5000)) == 2 + 120
+
+
+def test_a_slack_message_keeps_its_total_text_under_what_slack_accepts_and_says_what_is_left_out() -> None:
+    sections = tuple(Section(f"Section {n}", tuple(f"line {n}.{i} " + "x" * 80 for i in range(40))) for n in range(12))
+    digest = Digest("title", "warning", (("submitted", 480),), sections, "footer")
+    message = slack.render(digest)
+    total = sum(len(b["text"]["text"]) for b in message["blocks"] if "text" in b)
+    total += sum(len(e["text"]) for b in message["blocks"] for e in b.get("elements", []))
+    assert total <= slack.TOTAL_TEXT_LIMIT and "more section(s) in the run report" in json.dumps(message)
+    assert check_slack(json_body(message), {}, {}, None) == (200, "ok")
+    every_block_fits = {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "y" * 2_900}}] * 5}
+    assert check_slack(json_body(every_block_fits), {}, {}, None) == (400, "msg_blocks_too_long")

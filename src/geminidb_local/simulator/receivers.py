@@ -23,6 +23,8 @@ KINDS = ("slack", "teams", "feishu", "dingtalk", "wecom", "webhook")
 SLACK_SECTION_TEXT = 3000
 SLACK_HEADER_TEXT = 150
 SLACK_BLOCKS = 50
+SLACK_TOTAL_TEXT = 12_000
+"""Slack refuses a message whose blocks carry more text than about 12,000-13,000 characters in all."""
 TEAMS_BYTES = 28_000
 FEISHU_BYTES = 20_000
 DINGTALK_BYTES = 20_000
@@ -64,7 +66,20 @@ def check_slack(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str]
             return 400, "invalid_blocks"
         if kind not in ("header", "section", "context", "divider"):
             return 400, "invalid_blocks"
+    total = sum(len(str(_dict_text(block))) for block in blocks)
+    if total > SLACK_TOTAL_TEXT:
+        return 400, "msg_blocks_too_long"
     return 200, "ok"
+
+
+def _dict_text(block: Any) -> str:
+    """The text a block carries: its own, or its elements' (a context block)."""
+    if not isinstance(block, dict):
+        return ""
+    own = block.get("text", {})
+    texts = [own.get("text", "")] if isinstance(own, dict) else []
+    texts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict)]
+    return "".join(str(t) for t in texts)
 
 
 def check_teams(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:

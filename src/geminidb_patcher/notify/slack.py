@@ -10,6 +10,11 @@ from geminidb_patcher.notify.layout import section_texts
 SECTION_TEXT_LIMIT = 3000
 HEADER_LIMIT = 150
 MAX_BLOCKS = 50
+MIN_SECTION_ROOM = 80
+"""The least room worth a section; also kept back for the line that says how many sections were left out."""
+TOTAL_TEXT_LIMIT = 11_000
+"""Characters of text across all blocks: Slack refuses longer messages (``msg_blocks_too_long``, reported at about
+12,000-13,000 characters) although every block is within its own limit."""
 ICONS = {"ok": ":white_check_mark:", "warning": ":hourglass_flowing_sand:", "failure": ":rotating_light:"}
 
 
@@ -29,12 +34,21 @@ def render(digest: Digest) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{ICONS[digest.severity]} {digest.counts_line}"}},
     ]
     sections = digest.sections[: MAX_BLOCKS - 3]
-    for section in sections:
+    footer = _escape(digest.footer)
+    left = TOTAL_TEXT_LIMIT - sum(len(b["text"]["text"]) for b in blocks) - len(footer) - MIN_SECTION_ROOM
+    for number, section in enumerate(sections):
         heading = f"*{_escape(section.heading)}*\n"
+        room = min(SECTION_TEXT_LIMIT, left) - len(heading)
+        if room < MIN_SECTION_ROOM:  # no room for another section: say what is left out, and where it is
+            rest = len(sections) - number
+            note = f"… {rest} more section(s) in the run report."
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+            break
         escaped = type(section)(section.heading, tuple(_escape(line) for line in section.lines))
-        (body,) = section_texts([escaped], SECTION_TEXT_LIMIT - len(heading), len)
+        (body,) = section_texts([escaped], room, len)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading + body}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(digest.footer)}]})
+        left -= len(heading) + len(body)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": f"{digest.title}: {digest.counts_line}", "blocks": blocks}
 
 

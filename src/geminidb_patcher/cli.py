@@ -15,7 +15,6 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -45,6 +44,7 @@ from geminidb_patcher.redaction import RedactingStream
 from geminidb_patcher.secrets import is_webhook_secret
 from geminidb_patcher.service import RunContext
 from geminidb_patcher.telemetry import redactor
+from geminidb_patcher.transport import BodyTooLargeError, CallExpiredError, bounded_call, read_capped, watched_session
 from geminidb_patcher.urls import check_url
 from geminidb_patcher.webhook_auth import sign_headers
 from geminidb_patcher.wiring import Wiring
@@ -181,12 +181,17 @@ def _limit(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+def _request_file(path: str) -> Any:
+    """The JSON of a ``--request`` file (``-``: standard input)."""
+    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: PTH123, SIM115
+    return _json(text, "the request file")
+
+
 def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The request file (if any), overridden by the flags that were given."""
     fields: dict[str, Any] = {}
     if args.request:
-        text = sys.stdin.read() if args.request == "-" else open(args.request, encoding="utf-8").read()  # noqa: PTH123, SIM115
-        loaded = _json(text, "the request file")
+        loaded = _request_file(args.request)
         if not isinstance(loaded, dict):
             raise ValueError("the request file must hold a JSON object")
         fields.update(loaded)
@@ -491,30 +496,37 @@ def _ask(prompt: str) -> bool:
     return line.strip().lower() in ("y", "yes")
 
 
+MAX_WEBHOOK_ANSWER_BYTES = 8 * 1024 * 1024
+"""A webhook answer is at most Lambda's 6 MB response; more is not read."""
+
+
 def send_signed(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """``send``: the request signed now with the first of ``WEBHOOK_SECRET``, POSTed, and the answer printed."""
     secrets = (environ.get("WEBHOOK_SECRET") or "").split()
     if not secrets or not is_webhook_secret(secrets[0]):
         raise ConfigError("WEBHOOK_SECRET must hold the webhook's secret ('whsec_' followed by base64)")
     url = check_url("the webhook URL", args.url)
-    if args.request:
-        text = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
-        body = json.dumps(_json(text, "the request file"), separators=(",", ":")).encode()
-    else:
-        body = b'{"mode":"plan"}'
+    request = _request_file(args.request) if args.request else {"mode": "plan"}
+    body = json.dumps(request, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         **sign_headers(secrets[0], f"msg_{uuid.uuid4().hex}", int(time.time()), body),
     }
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=(3.05, args.timeout), allow_redirects=False)
-    except requests.RequestException as exc:
-        err.write(f"could not reach {urlsplit(url).hostname}: {type(exc).__name__}\n")
+    host = urlsplit(url).hostname
+    try:  # bounded like every outbound call: one total time, a capped answer
+        with bounded_call(args.timeout), watched_session() as session:
+            response = session.post(
+                url, data=body, headers=headers, timeout=(3.05, args.timeout), allow_redirects=False, stream=True
+            )
+            with response:
+                answer = read_capped(response, MAX_WEBHOOK_ANSWER_BYTES)
+    except (requests.RequestException, CallExpiredError, BodyTooLargeError) as exc:
+        err.write(f"no usable answer from {host}: {type(exc).__name__}\n")
         return EXIT_PROBLEMS
     try:
-        shown = json.dumps(response.json(), indent=2)
+        shown = json.dumps(json.loads(answer), indent=2)
     except ValueError:
-        shown = response.text[:2000]
+        shown = answer[:2000].decode("utf-8", "replace")
     out.write(shown + "\n")
     if response.status_code >= 300:
         err.write(f"the webhook answered HTTP {response.status_code}\n")

@@ -49,6 +49,11 @@ _SENSITIVE_KEYS = frozenset(
 )
 
 
+def clip(text: str, limit: int) -> str:
+    """``text``, cut to at most ``limit`` characters with a trailing ``…`` when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Redactor(logging.Filter):
     """Masks secrets: as a filter, the message of each record (what any handler shows first); as a stream, the
     whole serialised line the JSON formatter writes, in one pass (``RedactingStream``)."""

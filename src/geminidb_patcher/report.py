@@ -23,6 +23,7 @@ from geminidb_patcher.models import (
 )
 from geminidb_patcher.reconcile.budget import settle
 from geminidb_patcher.reconcile.plan import Plan
+from geminidb_patcher.redaction import clip
 
 INTERNAL_ERROR_CODE = InternalError.error_code
 
@@ -118,8 +119,7 @@ def sealed(report: RunReport, scrub: Callable[[str], str]) -> RunReport:
         if text is None:
             return None
         if text not in seen:
-            scrubbed = scrub(text)
-            seen[text] = scrubbed if len(scrubbed) <= MAX_UPSTREAM_TEXT else scrubbed[: MAX_UPSTREAM_TEXT - 1] + "…"
+            seen[text] = clip(scrub(text), MAX_UPSTREAM_TEXT)
         return seen[text]
 
     def clean_any(value: Any) -> Any:

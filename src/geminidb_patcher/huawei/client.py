@@ -25,6 +25,7 @@ from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry
 from geminidb_patcher.ids import check_project_id
 from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
 from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
+from geminidb_patcher.redaction import clip
 from geminidb_patcher.retry import call_with_retries
 
 INSTANCE_PAGE_SIZE = 100
@@ -51,9 +52,11 @@ def upgrade_result(item: Any) -> UpgradeResult:
         instance_id=item["instance_id"],
         job_id=job_id if isinstance(job_id, str) and job_id else None,
         error_code=code if isinstance(code, str) and code else None,
-        error_message=_capped(str(message)) if message is not None else None,
+        error_message=clip(str(message), MAX_ITEM_TEXT) if message is not None else None,
         raw={
-            key: _capped(value) if isinstance(value, str) else value for key, value in item.items() if key in ITEM_KEYS
+            key: clip(value, MAX_ITEM_TEXT) if isinstance(value, str) else value
+            for key, value in item.items()
+            if key in ITEM_KEYS
         },
     )
 
@@ -62,10 +65,6 @@ ITEM_KEYS = ("instance_id", "job_id", "error_code", "error_message", "error_msg"
 """The documented fields of an ``upgrade_results`` item (SDK ``UpgradeResult``): only these are kept, so an item
 cannot carry an unbounded payload into the logs and the answer."""
 MAX_ITEM_TEXT = 1_000
-
-
-def _capped(text: str) -> str:
-    return text if len(text) <= MAX_ITEM_TEXT else text[: MAX_ITEM_TEXT - 1] + "…"
 
 
 def huawei_time(moment: datetime) -> str:
@@ -108,8 +107,11 @@ class GeminiDBClient:
     ) -> JsonResponse:
         refreshed = [False]
 
+        def time_left() -> float | None:
+            return self._time_left() if self._time_left else None
+
         def once() -> JsonResponse:
-            left = self._time_left() if self._time_left else None
+            left = time_left()
             if left is not None and left <= 0:
                 raise DeadlineError(f"no time left to call {self._host} before the invocation's deadline")
             try:
@@ -132,9 +134,6 @@ class GeminiDBClient:
             if not may_retry(error) or (unreachable and attempt >= UNREACHABLE_ATTEMPTS):
                 return None  # a host that refuses connections, or never answers, fails fast: one retry, not four
             return self._retry.delay(attempt, getattr(error, "retry_after", None))
-
-        def time_left() -> float | None:
-            return self._time_left() if self._time_left else None
 
         return call_with_retries(once, wait_after, time_left=time_left, sleep=self._sleep, retry_on=HuaweiError)
 

@@ -6,13 +6,11 @@ import json
 from typing import Any
 
 from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.reconcile.ports import STATE_REFUSAL_CODES
 from geminidb_patcher.retry import parse_retry_after
 
 BUSY_ERROR_CODES = frozenset({"DBS.200019", "DBS.201015", "DBS.280005", "DBS.200998"})
 """Codes Huawei documents as 'another operation is in progress' or 'system busy: try again'."""
-STATE_REFUSAL_CODES = frozenset({"DBS.200011", "DBS.200018", "DBS.200019", "DBS.201015", "DBS.280005"})
-"""403-class codes about the instance's state (status, node status, another operation, busy): "not now", never a
-missing permission (GeminiDB error-code page)."""
 
 _CODE_KEYS = ("error_code", "errCode", "errorCode", "code")
 _MESSAGE_KEYS = ("error_msg", "error_message", "errorMsg", "message", "externalMessage")

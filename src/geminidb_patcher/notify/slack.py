@@ -6,6 +6,7 @@ from typing import Any
 
 from geminidb_patcher.notify.digest import Digest
 from geminidb_patcher.notify.layout import section_texts
+from geminidb_patcher.redaction import clip
 
 SECTION_TEXT_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -23,14 +24,10 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def render(digest: Digest) -> dict[str, Any]:
     """The message: header, counts, one section per digest section (each ≤ 3000 characters), footer."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(digest.title, HEADER_LIMIT)}},
+        {"type": "header", "text": {"type": "plain_text", "text": clip(digest.title, HEADER_LIMIT)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{ICONS[digest.severity]} {digest.counts_line}"}},
     ]
     sections = digest.sections[: MAX_BLOCKS - 3]

@@ -17,6 +17,7 @@ from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import NotificationError
 from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.redaction import clip
 from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, call_with_retries
 
 SUBJECT_LIMIT = 512
@@ -54,7 +55,7 @@ def sms_text(digest: Digest) -> str:
     text = f"{digest.title}: {digest.counts_line}. {digest.footer}"
     for bracket in "[]【】":
         text = text.replace(bracket, "")
-    return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1] + "…"
+    return clip(text, SMS_LIMIT)
 
 
 def render(digest: Digest) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from typing import Any
 
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.models import Outcome, Target
-from geminidb_patcher.reconcile.budget import NOT_NOW_CODES, PERMISSION_DENIED, ErrorBudget
+from geminidb_patcher.reconcile.budget import PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now
 from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.reconcile.plan import Batch
-from geminidb_patcher.reconcile.ports import GeminiDBPort, UpgradeResult
+from geminidb_patcher.reconcile.ports import STATE_REFUSAL_CODES, GeminiDBPort, UpgradeResult
 from geminidb_patcher.reconcile.snapshot import is_upgrade_job
 
 RECHECK_WINDOW = timedelta(minutes=5)
@@ -118,7 +118,7 @@ class Submitter:
             results = port.batch_upgrade(batch.instance_ids)
         except UpstreamError as error:
             elapsed = (time.perf_counter() - began) * 1000
-            if error.error_code in NOT_NOW_CODES and not error.may_have_arrived:
+            if error.error_code in STATE_REFUSAL_CODES and not error.may_have_arrived:
                 outcomes = self._after_refusal(port, batch, error, started, elapsed)
             else:
                 outcomes = self._after_error(port, batch, error, started, elapsed)
@@ -130,7 +130,7 @@ class Submitter:
             elapsed = (time.perf_counter() - began) * 1000
             self._on_batch(BatchRecord(batch.target, batch.engine, batch.instance_ids, raw, None, 0, elapsed))
             outcomes = self._classify(batch, results)
-            if any(o.outcome == "rejected" and o.error_code in NOT_NOW_CODES for o in outcomes):
+            if any(o.outcome == "rejected" and o.error_code in STATE_REFUSAL_CODES for o in outcomes):
                 outcomes = self._upgrading_elsewhere(port, batch, outcomes, started)
         self._budget.record(outcomes)
         return outcomes, raw
@@ -180,7 +180,7 @@ class Submitter:
         settled = []
         for index, outcome in enumerate(outcomes):
             job = running.get(outcome.instance_id)
-            if outcome.outcome == "rejected" and outcome.error_code in NOT_NOW_CODES and job:
+            if outcome.outcome == "rejected" and outcome.error_code in STATE_REFUSAL_CODES and job:
                 detail = (
                     f"Huawei refused it ({outcome.error_code}) because upgrade job {job} is already running for it, "
                     "started by another run or by hand."

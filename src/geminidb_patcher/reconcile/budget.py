@@ -6,10 +6,9 @@ import threading
 from collections.abc import Iterable
 
 from geminidb_patcher.models import Limit, Outcome, Rollout
+from geminidb_patcher.reconcile.ports import STATE_REFUSAL_CODES
 
-NOT_NOW_CODES = frozenset({"DBS.200011", "DBS.200018", "DBS.200019", "DBS.201015", "DBS.280005"})
-"""Refusals about the instance's state at that moment (status, node status, another operation, busy): "not now"."""
-UNCOUNTED_REJECTIONS = NOT_NOW_CODES | {"DBS.280236"}
+UNCOUNTED_REJECTIONS = STATE_REFUSAL_CODES | {"DBS.280236"}
 """Rejections that mean "not now" rather than "this went wrong": the state refusals above, and no patch available
 (someone patched it first)."""
 PERMISSION_DENIED = "PermissionDenied"

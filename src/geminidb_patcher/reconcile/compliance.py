@@ -30,14 +30,15 @@ def _version_key(version: str) -> tuple[str, tuple[int, ...]] | None:
     return ".".join(parts[:2]), tuple(int(part) for part in parts)
 
 
-def newest_versions(snapshots: Sequence[FleetSnapshot]) -> dict[tuple[str, str], tuple[int, ...]]:
-    """(engine, major version) → the newest full version any instance the run read is on."""
+def older_versions(snapshots: Sequence[FleetSnapshot]) -> set[tuple[str, str]]:
+    """(engine, version) pairs on an older full version than the newest of the same engine and major version that
+    any instance the run read is on."""
+    keyed = {(i.engine, i.version): _version_key(i.version) for s in snapshots for i in s.instances}
     newest: dict[tuple[str, str], tuple[int, ...]] = {}
-    for version, engine in {(i.version, i.engine) for s in snapshots for i in s.instances}:
-        key = _version_key(version)
+    for (engine, _), key in keyed.items():
         if key is not None and key[1] > newest.get((engine, key[0]), ()):
             newest[engine, key[0]] = key[1]
-    return newest
+    return {pair for pair, key in keyed.items() if key is not None and key[1] < newest[pair[0], key[0]]}
 
 
 def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> list[EngineCompliance]:
@@ -47,12 +48,7 @@ def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> lis
     older full version than another instance of its engine and major version shows is counted behind too.
     """
     stuck = {hold.instance_id for hold in holds if needs_an_operator(hold.reason)}
-    newest = newest_versions(snapshots)
-    older_versions = {
-        (engine, version)
-        for engine, version in {(i.engine, i.version) for s in snapshots for i in s.instances}
-        if (key := _version_key(version)) is not None and key[1] < newest[engine, key[0]]
-    }
+    outdated = older_versions(snapshots)
     found = []
     for snapshot in snapshots:
         instances = snapshot.instances
@@ -60,7 +56,7 @@ def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> lis
             (i.engine or UNKNOWN, i.patch_available, i.patch_available and i.id in stuck) for i in instances
         )
         older = Counter(
-            i.engine or UNKNOWN for i in instances if not i.patch_available and (i.engine, i.version) in older_versions
+            i.engine or UNKNOWN for i in instances if not i.patch_available and (i.engine, i.version) in outdated
         )
         versions = Counter((i.engine or UNKNOWN, i.version or UNKNOWN) for i in instances)
         for engine in sorted({engine for engine, _, _ in states}):

@@ -185,31 +185,34 @@ def timing_check(
     The verdict's next opening is the first moment both allow: never inside a closed window or a blackout.
     """
     needed = estimated_duration(instance)
-    daily: DailyWindow | None = None
-    verdict = check_blackouts(blackouts, now, needed)
-    if verdict is None and window == "instance":
+    if window == "anytime":
+        daily: DailyWindow | None = None
+    elif window == "instance":
         daily = parse_maintenance_window(instance.maintenance_window)
-        if daily is None:
-            return WindowVerdict(
-                "no_maintenance_window",
-                f"The instance reports no readable maintenance window ('{instance.maintenance_window}').",
-                None,
-            )
-        verdict = check_window(daily, now, needed, f"instance's maintenance window {instance.maintenance_window} UTC")
-    elif verdict is None and window != "anytime":
-        assert isinstance(window, DailyWindow)
+    else:
         daily = window
-        verdict = check_window(window, now, needed, "requested window")
+    verdict = check_blackouts(blackouts, now, needed)
+    if verdict is None and window == "instance" and daily is None:
+        return WindowVerdict(
+            "no_maintenance_window",
+            f"The instance reports no readable maintenance window ('{instance.maintenance_window}').",
+            None,
+        )
+    if verdict is None and daily is not None:
+        label = (
+            f"instance's maintenance window {instance.maintenance_window} UTC"
+            if window == "instance"
+            else "requested window"
+        )
+        verdict = check_window(daily, now, needed, label)
     if verdict is None or verdict.next_opening is None or not blackouts:
         return verdict  # without blackouts, the window's own next opening is the first moment
-    if daily is None and window != "anytime":
-        daily = window if isinstance(window, DailyWindow) else parse_maintenance_window(instance.maintenance_window)
     both = first_start(daily, blackouts, now, needed)
     if both == verdict.next_opening:
         return verdict
     later = (
         f" The first moment the window and the blackouts both allow is {both:%Y-%m-%d %H:%M} UTC."
         if both
-        else (" No moment in the next five weeks is both inside the window and clear of blackouts.")
+        else " No moment in the next five weeks is both inside the window and clear of blackouts."
     )
     return WindowVerdict(verdict.reason, verdict.detail + later, both)

@@ -165,6 +165,7 @@ def observe(
 ) -> FleetSnapshot:
     """Read everything planning needs for ``target``; the independent reads overlap when ``concurrency`` > 1."""
     rules = rules or SiteRules()
+    until = api_now(now)
     history = max(request.lookback, request.rollout_lookback)
     filters = tag_filters(request)
     with ThreadPoolExecutor(
@@ -175,8 +176,8 @@ def observe(
             port.list_scheduled_tasks,
             job_name=UPGRADE_TASK_NAME,
             job_status="Pending",
-            created_since=api_now(now) - SCHEDULED_TASK_HISTORY,
-            created_until=api_now(now),
+            created_since=until - SCHEDULED_TASK_HISTORY,
+            created_until=until,
         )
         jobs_read = pool.submit(observed_jobs, port, now, history)
         tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}

@@ -20,6 +20,7 @@ from geminidb_patcher.reconcile.snapshot import (
 
 __all__ = [
     "MAX_BATCH_SIZE",
+    "STATE_REFUSAL_CODES",
     "UPGRADE_JOB_NAME",
     "UPGRADE_TASK_NAME",
     "GeminiDBPort",
@@ -29,6 +30,10 @@ __all__ = [
 
 MAX_BATCH_SIZE = 10
 """BatchUpgradeDatabaseVersion takes at most ten instance IDs, all of one engine."""
+
+STATE_REFUSAL_CODES = frozenset({"DBS.200011", "DBS.200018", "DBS.200019", "DBS.201015", "DBS.280005"})
+"""Refusals about an instance's state at that moment (status, node status, another operation, busy): "not now",
+never a missing permission (GeminiDB error-code page, 403)."""
 
 
 @dataclass(frozen=True)

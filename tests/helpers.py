@@ -277,3 +277,50 @@ def emitted_series(records: list[dict[str, Any]]) -> set[tuple[str, str, frozens
                 pairs = frozenset((name, str(record[name])) for name in dimensions)
                 found |= {(definition["Namespace"], metric["Name"], pairs) for metric in definition["Metrics"]}
     return found
+
+
+# -- the lease table on a DynamoDB emulator ---------------------------------------------------------------------
+
+
+LEASE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIALEASETEST", "AWS_SECRET_ACCESS_KEY": "lease-test-secret-key"}
+
+
+@contextlib.contextmanager
+def dynamodb_emulator() -> Iterator[str]:
+    """moto's DynamoDB API in server mode on a loopback port: its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # dev-only, and slow to import: only the lease tests pay for it
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def lease_table(endpoint: str, name: str | None = None, **fields: Any) -> Any:
+    """A new lease table on the emulator, created through the function's own client, as ``template.yaml`` has it."""
+    from geminidb_patcher.aws.dynamodb import DynamoDB
+    from geminidb_patcher.aws.sigv4 import AwsCredentials
+    from geminidb_patcher.transport import Deadline
+
+    table = DynamoDB(
+        session=requests.Session(),
+        endpoint=endpoint,
+        region="eu-west-1",
+        table=name or f"leases-{random.getrandbits(40):010x}",
+        credentials=lambda: AwsCredentials.from_environ(LEASE_CREDENTIALS),
+        deadline=Deadline(),
+        **fields,
+    )
+    table.call(
+        "CreateTable",
+        {
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    table.call("UpdateTimeToLive", {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
+    return table

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.lease import Holder
 from geminidb_patcher.models import (
     EngineCompliance,
     RunReport,
@@ -54,6 +55,20 @@ class Publisher:
         return TargetError(
             region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
         )
+
+    def lease_busy(self, target: Target, holder: Holder) -> None:
+        """Another run holds a target's apply lease: this run submits nothing there."""
+        self._logger.warning(
+            "apply_lease_busy",
+            extra={
+                "region": target.region,
+                "project_id": target.project_id,
+                "holder_run_id": holder.run_id,
+                "holder_trigger": holder.trigger,
+                "holder_since": holder.since.isoformat(),
+            },
+        )
+        self._metrics.add_metric(name="ApplyLeaseBusy", unit=MetricUnit.Count, value=1)
 
     def plan_changed(self, expected: str, actual: str | None) -> None:
         """A pinned apply found another plan."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ class RunRecord:
     upgrade_results: list[dict[str, Any]]
     compliance: list[EngineCompliance]
     next_steps: list[NextStep]
+    lease_notes: list[str] = field(default_factory=list)
+    """What the apply lease meant for this run: targets another run held, or that applies were not guarded."""
 
 
 def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) -> list[str]:
@@ -92,6 +94,7 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         notes=[
             *([incomplete] if incomplete else []),
             *notes(record.request, channels, bool(rollout and rollout.error_budget_exhausted)),
+            *record.lease_notes,
         ],
         complete=incomplete is None,
         plan_id=record.plan.plan_id if record.plan else None,

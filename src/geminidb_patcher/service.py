@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from geminidb_patcher.deliver import Publisher
 from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
+from geminidb_patcher.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
 from geminidb_patcher.models import (
     Blackout,
     Outcome,
@@ -105,6 +106,8 @@ class Patcher:
         site_rules: SiteRules | None = None,
         deadline: Deadline | None = None,
         scrub: Callable[[str], str] | None = None,
+        lease_store: LeaseStore | None = None,
+        lease_policy: LeasePolicy = DEFAULT_POLICY,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -118,6 +121,8 @@ class Patcher:
         self._site_rules = site_rules or SiteRules()
         self._deadline = deadline or Deadline()
         self._scrub = scrub or Redactor().text
+        self._lease_store = lease_store
+        self._lease_policy = lease_policy
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
@@ -129,29 +134,75 @@ class Patcher:
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
         ports = self._ports_for(context)
-        snapshots, errors = self._observe_all(ports, targets, request, started)
-        outcomes: list[Outcome] = []
-        raw_results: list[dict[str, Any]] = []
-        result: Plan | None = None
-        acted: list[Outcome] = []
-        if snapshots:
-            result = plan(snapshots, request, Policy.resolve(request, context.trigger, self._blackouts), self._clock())
-            self._check_pinned(request, result)
-            outcomes = outcomes_of.held(result)
-            if request.mode == "apply":
-                acted, raw_results = self._act(ports, result, context)
-                outcomes += acted
-            else:
-                outcomes += outcomes_of.planned(result)
+        leases = self._leases_for(request, context, started)
+        try:
+            snapshots, errors = self._observe_leased(ports, targets, request, started, leases)
+            outcomes: list[Outcome] = []
+            raw_results: list[dict[str, Any]] = []
+            result: Plan | None = None
+            acted: list[Outcome] = []
+            if snapshots:
+                policy = Policy.resolve(request, context.trigger, self._blackouts)
+                result = plan(snapshots, request, policy, self._clock())
+                self._check_pinned(request, result)
+                outcomes = outcomes_of.held(result)
+                if request.mode == "apply":
+                    acted, raw_results = self._act(ports, result, context, leases)
+                    outcomes += acted
+                else:
+                    outcomes += outcomes_of.planned(result)
+        finally:
+            if leases is not None:
+                leases.release()
         standing = compliance(snapshots, result.holds if result else ())
         next_steps = forecast(result, acted, started)
         record = RunRecord(
             context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
-            raw_results, standing, next_steps,
+            raw_results, standing, next_steps, self._lease_notes(request, leases),
         )  # fmt: skip
         report = sealed(build_report(record, self._clock(), self._publisher.notifier.names), self._scrub)
         self._publisher.publish(report, request)
         return report
+
+    def _leases_for(self, request: RunRequest, context: RunContext, started: datetime) -> RunLeases | None:
+        """An apply's leases (none for a plan, nor without a store)."""
+        if request.mode != "apply" or self._lease_store is None:
+            return None
+
+        def time_left() -> float:
+            left = self._deadline.left()
+            return float("inf") if left is None else left - self._act_settings.deadline_margin_ms / 1000
+
+        holder = Holder.for_run(context.run_id, context.trigger, started)
+        return RunLeases(self._lease_store, holder, self._lease_policy, sleep=self._sleep, time_left=time_left)
+
+    def _observe_leased(
+        self,
+        ports: Callable[[Target], GeminiDBPort],
+        targets: list[Target],
+        request: RunRequest,
+        now: datetime,
+        leases: RunLeases | None,
+    ) -> tuple[list[FleetSnapshot], list[TargetError]]:
+        """Take the leases, then observe: a target whose lease store failed is an error and is not observed."""
+        refused = leases.take(targets) if leases is not None else {}
+        errors = [self._publisher.target_failed(target, error) for target, error in refused.items()]
+        for target, holder in (leases.busy() if leases is not None else {}).items():
+            self._publisher.lease_busy(target, holder)
+        observed = [target for target in targets if target not in refused]
+        snapshots, failed = self._observe_all(ports, observed, request, now) if observed else ([], [])
+        return snapshots, errors + failed
+
+    def _lease_notes(self, request: RunRequest, leases: RunLeases | None) -> list[str]:
+        if request.mode != "apply":
+            return []
+        if leases is None:
+            return ["Overlapping applies are not guarded: PATCHER_LOCK_TABLE is not set, so no apply lease was taken."]
+        return [
+            f"Another run holds the apply lease of {target.region}/{target.project_id} ({holder.describe()}): "
+            "nothing was submitted there; a later run picks it up."
+            for target, holder in leases.busy().items()
+        ]
 
     def _ports_for(self, context: RunContext) -> Callable[[Target], GeminiDBPort]:
         """One client per target for the whole run, each bounded by the run's deadline."""
@@ -196,7 +247,7 @@ class Patcher:
             self._on_batch(record)
 
     def _act(
-        self, ports: Callable[[Target], GeminiDBPort], result: Plan, context: RunContext
+        self, ports: Callable[[Target], GeminiDBPort], result: Plan, context: RunContext, leases: RunLeases | None
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
         submitter = Submitter(
             ports,
@@ -206,5 +257,6 @@ class Patcher:
             remaining_ms=context.remaining_ms,
             on_batch=self._batch_done,
             sleep=self._sleep,
+            hold=leases.hold_reason if leases is not None else None,
         )
         return submitter.run(result.batches)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
+from geminidb_patcher.aws.dynamodb import dynamodb_endpoint
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.models import (
@@ -48,8 +49,26 @@ ENV_WEBHOOK_TOLERANCE = "WEBHOOK_TOLERANCE_SECONDS"
 ENV_BLACKOUTS = "PATCHER_BLACKOUTS"
 ENV_DR_ROLE_TAG = "PATCHER_DR_ROLE_TAG"
 ENV_PATCH_ENGINES = "GEMINIDB_PATCH_ENGINES"
+ENV_LOCK_TABLE = "PATCHER_LOCK_TABLE"
+ENV_LOCK_TERM = "PATCHER_LOCK_TERM_SECONDS"
+ENV_LOCK_WAIT = "PATCHER_LOCK_WAIT_SECONDS"
+ENV_AWS_REGIONS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+ENV_DYNAMODB_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _TAG_KEY = re.compile(TAG_KEY_PATTERN)
 _BLACKOUTS = TypeAdapter(list[Blackout])
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    """The DynamoDB table of the apply lease and the webhook IDs, and the lease's timing."""
+
+    table: str
+    region: str
+    endpoint: str
+    term_seconds: float = 120.0
+    wait_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,8 @@ class Settings:
     dr_role_tag: str = DEFAULT_DR_ROLE_TAG
     patch_engines: dict[str, frozenset[str]] = field(default_factory=dict)
     """region → the engines its batch patch API accepts, where configured (overrides the site table)."""
+    lock: LockSettings | None = None
+    """Where the apply lease lives; ``None``: applies are not guarded against each other (local runs, the demo)."""
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -193,6 +214,26 @@ def _webhook_auth(environ: Mapping[str, str]) -> str:
     return mode
 
 
+def _lock(environ: Mapping[str, str]) -> LockSettings | None:
+    table = (environ.get(ENV_LOCK_TABLE) or "").strip()
+    if not table:
+        return None
+    if not _TABLE_NAME.fullmatch(table):
+        raise ConfigError(f"{ENV_LOCK_TABLE} is not a DynamoDB table name (3 to 255 letters, digits, '_', '-', '.')")
+    region = next((environ[name] for name in ENV_AWS_REGIONS if environ.get(name)), "")
+    if not _AWS_REGION.fullmatch(region):
+        raise ConfigError(f"{ENV_LOCK_TABLE} needs the table's AWS region in AWS_REGION (Lambda sets it)")
+    configured = next((name for name in ENV_DYNAMODB_ENDPOINTS if environ.get(name)), None)
+    endpoint = check_url(configured, environ[configured]) if configured else dynamodb_endpoint(region)
+    return LockSettings(
+        table=table,
+        region=region,
+        endpoint=endpoint,
+        term_seconds=_number(environ, ENV_LOCK_TERM, 120, 5, 900),
+        wait_seconds=_number(environ, ENV_LOCK_WAIT, 10, 0, 60),
+    )
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable."""
     region, project_id = environ.get(ENV_REGION), environ.get(ENV_PROJECT_ID)
@@ -233,4 +274,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_targets=int(_number(environ, ENV_MAX_TARGETS, MAX_TARGETS, 1, MAX_TARGETS)),
         dr_role_tag=_dr_role_tag(environ),
         patch_engines=_patch_engines(environ),
+        lock=_lock(environ),
     )

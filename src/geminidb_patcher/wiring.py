@@ -14,6 +14,9 @@ from pathlib import Path
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
+from geminidb_patcher.aws.dynamodb import DynamoDB
+from geminidb_patcher.aws.lease_table import DynamoLeaseStore
+from geminidb_patcher.aws.sigv4 import AwsCredentials
 from geminidb_patcher.deliver import Publisher
 from geminidb_patcher.errors import ConfigError, ConfigurationError
 from geminidb_patcher.huawei.auth import (
@@ -29,6 +32,7 @@ from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
 from geminidb_patcher.huawei.endpoints import ROLE_API_ENGINES, geminidb_endpoint, iam_endpoint, patchable_engines
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
+from geminidb_patcher.lease import LeasePolicy, LeaseStore
 from geminidb_patcher.models import Target
 from geminidb_patcher.notify.base import Sender
 from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
@@ -118,6 +122,8 @@ class Wiring:
             max_in_flight=settings.submit_concurrency,
             deadline=self.deadline,
         )
+        self.lease_store = self._lease_store(settings)
+        """The apply lease and the webhook IDs (``PATCHER_LOCK_TABLE``); ``None`` when not configured."""
         self._auth_cache: dict[Target, Authenticator] = {}
         self._auth_values: SecretValues | None = None
         self._lock = threading.Lock()
@@ -128,6 +134,21 @@ class Wiring:
         settings = load_settings(environ)
         session = http_session(environ)
         return cls(settings, secret_source(settings, environ, session), session=session)
+
+    def _lease_store(self, settings: Settings) -> LeaseStore | None:
+        lock = settings.lock
+        if lock is None:
+            return None
+
+        def credentials() -> AwsCredentials | None:
+            """Lambda's role credentials, read on every call, each also taught to the log redactor."""
+            found = AwsCredentials.from_environ(os.environ)
+            if found is not None:
+                redactor.remember([found.secret_access_key, found.session_token or ""])
+            return found
+
+        table = DynamoDB(self.session, lock.endpoint, lock.region, lock.table, credentials, self.deadline)
+        return DynamoLeaseStore(table)
 
     def _authenticator(self, target: Target, values: SecretValues) -> Authenticator:
         """AK/SK if configured, else an IAM user (optionally assuming an agency), else a static token."""
@@ -245,6 +266,10 @@ class Wiring:
             sleep=self._sleep,
             deadline=self.deadline,
             scrub=redactor.text,
+            lease_store=self.lease_store,
+            lease_policy=LeasePolicy(self.settings.lock.term_seconds, self.settings.lock.wait_seconds)
+            if self.settings.lock
+            else LeasePolicy(),
             site_rules=SiteRules(
                 dr_role_tag=self.settings.dr_role_tag,
                 role_api_engines=ROLE_API_ENGINES,

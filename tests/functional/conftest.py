@@ -8,7 +8,7 @@ import pytest
 
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.huawei.client import GeminiDBClient
-from tests.helpers import Sleeps, fleet_document, make_client
+from tests.helpers import Sleeps, dynamodb_emulator, fleet_document, make_client
 
 
 @pytest.fixture
@@ -27,3 +27,9 @@ def simulator(request: pytest.FixtureRequest) -> Iterator[Simulator]:
 @pytest.fixture
 def client(simulator: Simulator, sleeps: Sleeps) -> GeminiDBClient:
     return make_client(simulator, sleeps)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    with dynamodb_emulator() as endpoint:
+        yield endpoint

@@ -82,8 +82,11 @@ class Submitter:
         remaining_ms: Callable[[], int],
         on_batch: Callable[[BatchRecord], None],
         sleep: Callable[[float], None] = time.sleep,
+        hold: Callable[[Target], tuple[str, str] | None] | None = None,
     ) -> None:
         self._ports = ports
+        self._hold = hold
+        """Why a target must get nothing now (another run holds its apply lease), checked before every batch."""
         self._budget = budget
         self._settings = settings
         self._clock = clock
@@ -141,7 +144,7 @@ class Submitter:
             return "error_budget_exhausted", "Not submitted: this run's errors exceeded max_errors."
         if self._remaining_ms() < self._settings.deadline_margin_ms:
             return "deadline", "Not submitted: the invocation's deadline was near. The next run picks it up."
-        return None
+        return self._hold(batch.target) if self._hold is not None else None
 
     def _classify(self, batch: Batch, results: list[UpgradeResult]) -> list[Outcome]:
         by_id = {result.instance_id: result for result in results}

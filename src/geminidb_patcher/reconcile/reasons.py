@@ -25,8 +25,15 @@ SkipReason = Literal[
     "window_too_short",
 ]
 """Why an instance is ``skipped``, first applicable first; ``status_<status>`` stands for ``status_frozen`` etc."""
-DeferReason = Literal["wave_not_ready", "error_budget_exhausted", "max_in_flight", "deadline"]
-"""Why an eligible instance is ``deferred``: a limit of the rollout, not the instance."""
+DeferReason = Literal[
+    "wave_not_ready",
+    "error_budget_exhausted",
+    "max_in_flight",
+    "deadline",
+    "another_run_applying",
+    "lease_unavailable",
+]
+"""Why an eligible instance is ``deferred``: a limit of the rollout or of the run, not the instance."""
 
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 DEFER_REASONS: tuple[str, ...] = get_args(DeferReason)

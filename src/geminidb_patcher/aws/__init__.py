@@ -1,0 +1,1 @@
+"""Adapters to AWS services the function talks to directly, boto-free: the apply lease in DynamoDB."""

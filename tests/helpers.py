@@ -299,8 +299,9 @@ def dynamodb_emulator() -> Iterator[str]:
         server.stop()
 
 
-def lease_table(endpoint: str, name: str | None = None, **fields: Any) -> Any:
-    """A new lease table on the emulator, created through the function's own client, as ``template.yaml`` has it."""
+def lease_table(endpoint: str, name: str | None = None, *, create: bool = True) -> Any:
+    """A lease table on the emulator (new unless ``create`` is false), created through the function's own client,
+    as ``template.yaml`` has it."""
     from geminidb_patcher.aws.dynamodb import DynamoDB
     from geminidb_patcher.aws.sigv4 import AwsCredentials
     from geminidb_patcher.transport import Deadline
@@ -312,8 +313,9 @@ def lease_table(endpoint: str, name: str | None = None, **fields: Any) -> Any:
         table=name or f"leases-{random.getrandbits(40):010x}",
         credentials=lambda: AwsCredentials.from_environ(LEASE_CREDENTIALS),
         deadline=Deadline(),
-        **fields,
     )
+    if not create:
+        return table
     table.call(
         "CreateTable",
         {

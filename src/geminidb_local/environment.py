@@ -40,7 +40,13 @@ def simulator_wiring(
     simulator: Simulator, environ: Mapping[str, str], sleep: Callable[[float], None] = time.sleep
 ) -> Wiring:
     """A wiring whose clock is the simulator's, so windows, bake times and job ages agree with it."""
-    return Wiring(load_settings(environ), EnvironmentSecrets(environ), clock=simulator.state.clock.now, sleep=sleep)
+    return Wiring(
+        load_settings(environ),
+        EnvironmentSecrets(environ),
+        clock=simulator.state.clock.now,
+        sleep=sleep,
+        environ=environ,
+    )
 
 
 def channel_environment(simulator: Simulator) -> dict[str, str]:

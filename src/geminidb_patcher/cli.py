@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from geminidb_patcher import __version__
 from geminidb_patcher.errors import (
     EXIT_ABORTED,
+    EXIT_BUSY,
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_PLAN_CHANGED,
@@ -314,7 +315,9 @@ def _cli_message(error: PatcherError) -> str:
 
 def _exit_for(report: RunReport) -> int:
     bad = report.counts.get("rejected") or report.counts.get("failed") or report.errors
-    return EXIT_PROBLEMS if bad else EXIT_OK
+    if bad:
+        return EXIT_PROBLEMS
+    return EXIT_BUSY if any(outcome.reason == "another_run_applying" for outcome in report.outcomes) else EXIT_OK
 
 
 class Cli:

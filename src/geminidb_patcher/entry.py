@@ -138,6 +138,7 @@ class App:
             tolerance=settings.webhook_tolerance_seconds,
             auth_mode=settings.webhook_auth,
             max_body_bytes=settings.max_body_bytes,
+            shared_ids=self.wiring.lease_store,
         )
 
     def webhook_secrets(self) -> list[str]:

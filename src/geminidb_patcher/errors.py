@@ -135,6 +135,8 @@ EXIT_USAGE = 2
 EXIT_PLAN_CHANGED = 3
 EXIT_ABORTED = 4
 EXIT_CONFIG = 5
+EXIT_BUSY = 6
+"""Another run held a target's apply lease: nothing was sent there; run again later (nothing else went wrong)."""
 
 ANSWERS: dict[type[PatcherError], Answer] = {
     UnauthorizedError: Answer(401, "unauthorized", "The request is not signed with a valid webhook signature.", 2),

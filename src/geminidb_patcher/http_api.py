@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
 from geminidb_patcher.errors import ANSWERS, PatcherError, UnauthorizedError, answer_for
+from geminidb_patcher.lease import LeaseStore, LeaseUnavailableError
 from geminidb_patcher.models import RunReport, RunRequest
 from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.service import RunContext
@@ -31,6 +33,14 @@ PUBLIC_ROUTES = frozenset({("GET", OPENAPI_PATH)})
 BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 UTF8_BOM = b"\xef\xbb\xbf"
 UNAUTHORIZED = {"error": ANSWERS[UnauthorizedError].code, "message": ANSWERS[UnauthorizedError].message}
+BUSY_RETRY_AFTER_SECONDS = 60
+"""What a busy answer's ``Retry-After`` says: the holder renews its lease while it acts, so a minute is a guess."""
+BUSY_REASON = "another_run_applying"
+
+
+def shared_id_key(msg_id: str) -> str:
+    """The lease table's key for an accepted webhook ID (hashed: any 256 printable characters make one short key)."""
+    return "webhook#" + hashlib.sha256(msg_id.encode()).hexdigest()
 
 
 class ReplayGuard:
@@ -104,8 +114,11 @@ class WebhookApi:
         auth_mode: str = "signature",
         max_body_bytes: int = 65_536,
         clock: Callable[[], float] = time.time,
+        shared_ids: LeaseStore | None = None,
     ) -> None:
         self._secrets = webhook_secrets
+        self._shared_ids = shared_ids
+        """With the lease table: every container's accepted IDs, so a replay to another container is refused too."""
         self._tolerance = tolerance
         self._auth_mode = auth_mode
         self._max_body_bytes = max_body_bytes
@@ -121,6 +134,7 @@ class WebhookApi:
         """
         method = str(event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
         accepted_id: str | None = None
+        claim: str | None = None
         raw = _raw_body(event)
         if (method, _route_path(event)) not in PUBLIC_ROUTES:
             refused = self._refuse_size(event, raw)
@@ -128,6 +142,7 @@ class WebhookApi:
                 return refused
             try:
                 accepted_id = self._authenticate(event, raw)
+                claim = self._claim(accepted_id)
             except WebhookAuthError as failure:
                 logger.warning("webhook_rejected", extra={"reason": failure.reason})
                 metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
@@ -136,18 +151,44 @@ class WebhookApi:
                         409, "already_used", "This webhook-id was already accepted: a new run needs a new webhook-id."
                     )
                 return _json_response(401, UNAUTHORIZED)
+            except LeaseUnavailableError as error:
+                logger.error("webhook_replay_guard_unavailable", extra={"error": str(error)})
+                refused = _reject(
+                    503, "replay_guard_unavailable", "The replay guard cannot be reached: nothing was run; retry later."
+                )
+                refused["headers"]["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+                return refused
             if _route_path(event) == RUNS_PATH and method != "POST":
                 refused = _reject(405, "method_not_allowed", "Use POST to start a run.")
                 refused["headers"]["Allow"] = "POST"
-                return refused
+                return self._unclaimed(accepted_id, claim, refused)
             if method not in BODILESS_METHODS:
                 refused = _refuse_body(event, raw)
                 if refused is not None:
-                    return refused
+                    return self._unclaimed(accepted_id, claim, refused)
         resolved: dict[str, Any] = self.app.resolve(_normalised(event, method, raw), context)
         if accepted_id is not None and not 400 <= int(resolved.get("statusCode", 500)) < 500:
             self._replays.record(accepted_id, self._clock())
-        return resolved
+        return self._unclaimed(accepted_id, claim, resolved)
+
+    def _claim(self, msg_id: str | None) -> str | None:
+        """Record ``msg_id`` in the shared table (when configured); ``replayed_id`` if any container accepted it."""
+        if msg_id is None or self._shared_ids is None:
+            return None
+        claim = self._shared_ids.claim(shared_id_key(msg_id), self._clock(), 2 * self._tolerance)
+        if claim is None:
+            raise WebhookAuthError("replayed_id")
+        return claim
+
+    def _unclaimed(self, msg_id: str | None, claim: str | None, answer: dict[str, Any]) -> dict[str, Any]:
+        """``answer``; after a 4xx the shared record of ``msg_id`` is removed, so the sender may retry with it."""
+        refused = 400 <= int(answer.get("statusCode", 500)) < 500
+        if refused and msg_id is not None and claim is not None and self._shared_ids is not None:
+            try:
+                self._shared_ids.unclaim(shared_id_key(msg_id), claim)
+            except LeaseUnavailableError:
+                logger.warning("webhook_id_not_released", extra={"status": answer.get("statusCode")})
+        return answer
 
     def _refuse_size(self, event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
         if len(raw) > self._max_body_bytes or len(str(event.get("body") or "")) > 2 * self._max_body_bytes:
@@ -233,8 +274,22 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.post(RUNS_PATH)
-    def create_run(request: RunRequest) -> dict[str, Any]:
-        return run(request, RunContext.for_invocation(app.lambda_context, "webhook")).as_answer()
+    def create_run(request: RunRequest) -> Response[dict[str, Any]]:
+        report = run(request, RunContext.for_invocation(app.lambda_context, "webhook"))
+        answer = report.as_answer()
+        if not any(outcome.reason == BUSY_REASON for outcome in report.outcomes):
+            return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
+        return Response(  # the run happened, but part of it waits for another: busy, try later
+            status_code=409,
+            content_type=content_types.APPLICATION_JSON,
+            body={
+                "error": BUSY_REASON,
+                "message": "Another run is applying to a target of this request; what it held back is in the report. "
+                "Send the request again later (a new webhook-id, or the same one).",
+                **answer,
+            },
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
 
     @app.get(OPENAPI_PATH)
     def openapi() -> Response[str]:

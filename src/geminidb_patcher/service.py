@@ -136,7 +136,7 @@ class Patcher:
         ports = self._ports_for(context)
         leases = self._leases_for(request, context, started)
         try:
-            snapshots, errors = self._observe_leased(ports, targets, request, started, leases)
+            snapshots, errors = self._observe_leased(ports, targets, request, leases)
             outcomes: list[Outcome] = []
             raw_results: list[dict[str, Any]] = []
             result: Plan | None = None
@@ -181,11 +181,15 @@ class Patcher:
         ports: Callable[[Target], GeminiDBPort],
         targets: list[Target],
         request: RunRequest,
-        now: datetime,
         leases: RunLeases | None,
     ) -> tuple[list[FleetSnapshot], list[TargetError]]:
-        """Take the leases, then observe: a target whose lease store failed is an error and is not observed."""
+        """Take the leases, then observe: a target whose lease store failed is an error and is not observed.
+
+        Observation reads up to the moment after the leases were taken: jobs a previous holder started while this
+        run waited for its lease must be seen.
+        """
         refused = leases.take(targets) if leases is not None else {}
+        now = self._clock()
         errors = [self._publisher.target_failed(target, error) for target, error in refused.items()]
         for target, holder in (leases.busy() if leases is not None else {}).items():
             self._publisher.lease_busy(target, holder)

@@ -106,8 +106,11 @@ class Wiring:
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.settings = settings
+        self._environ = environ
+        """Where Lambda's AWS credentials are read, on every call to the lease table (``os.environ`` on Lambda)."""
         self.secrets = secrets
         self.session = session or http_session(os.environ)
         self.clock = clock
@@ -133,7 +136,7 @@ class Wiring:
         """Validate the environment and wire everything from it."""
         settings = load_settings(environ)
         session = http_session(environ)
-        return cls(settings, secret_source(settings, environ, session), session=session)
+        return cls(settings, secret_source(settings, environ, session), session=session, environ=environ)
 
     def _lease_store(self, settings: Settings) -> LeaseStore | None:
         lock = settings.lock
@@ -142,7 +145,7 @@ class Wiring:
 
         def credentials() -> AwsCredentials | None:
             """Lambda's role credentials, read on every call, each also taught to the log redactor."""
-            found = AwsCredentials.from_environ(os.environ)
+            found = AwsCredentials.from_environ(self._environ)
             if found is not None:
                 redactor.remember([found.secret_access_key, found.session_token or ""])
             return found

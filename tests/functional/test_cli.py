@@ -360,7 +360,7 @@ def test_bad_configuration_names_the_variable_and_never_its_value(
     assert "hunter2" not in err.getvalue() + out.getvalue() and not sim.exchanges
 
 
-def test_an_explicit_apply_is_not_held_by_unrelated_upgrades_elsewhere_in_the_project() -> None:
+def test_an_explicit_apply_counts_every_running_upgrade_in_the_project_against_max_in_flight() -> None:
     rng = random.Random(41)
     named, *others = [make_instance(rng, "cassandra") for _ in range(6)]
     start = datetime.now(UTC) - timedelta(minutes=5)
@@ -370,6 +370,10 @@ def test_an_explicit_apply_is_not_held_by_unrelated_upgrades_elsewhere_in_the_pr
     ]
     with Simulator({"instances": [named, *others], "jobs": running}) as busy:
         code, _, err, _ = cli(busy, "apply", "--instance-id", named["id"], "--yes", "--window", "anytime")
+        assert code == EXIT_PROBLEMS and "(1 max_in_flight)" in err
+        assert not [e for e in busy.exchanges if e.route == "POST /instances/db-upgrade"]
+        args = ("apply", "--instance-id", named["id"], "--yes", "--window", "anytime", "--max-in-flight", "6")
+        code, _, err, _ = cli(busy, *args)
         assert code == EXIT_OK, err
         assert [e.body["instance_ids"] for e in busy.exchanges if e.route == "POST /instances/db-upgrade"] == [
             [named["id"]]

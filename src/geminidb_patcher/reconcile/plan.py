@@ -265,8 +265,8 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     in_scope = len(candidates) + sum(1 for hold in holds if hold.reason == "not_in_any_wave")
     max_in_flight = resolve_limit(request.max_in_flight, in_scope, at_least_one=True)
     max_errors = resolve_limit(request.max_errors, in_scope, at_least_one=False)
-    # a person naming instances asks for those: only their own upgrades count in flight, not unrelated ones
-    in_flight = len(running & set(request.instance_ids)) if request.instance_ids is not None else len(running)
+    # every running upgrade in the targets counts, whoever started it: with the apply lease the limit is fleet-wide
+    in_flight = len(running)
     errors = _errors_before(candidates, latest, request, now)
     exhausted = errors > max_errors
     slots = max(0, max_in_flight - in_flight)

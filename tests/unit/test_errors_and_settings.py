@@ -132,3 +132,43 @@ def test_the_http_session_reads_proxy_and_ca_settings_once_and_keeps_them_when_s
 
 def test_a_403_about_the_instances_state_is_no_permission_problem() -> None:
     assert type(error_for_status(403, b'{"error_code": "DBS.200019", "error_msg": "busy"}', None, None)) is ApiError
+
+
+def test_the_lease_table_takes_its_region_and_endpoint_as_aws_tools_do() -> None:
+    assert load_settings({}).lock is None
+    lock = load_settings({"PATCHER_LOCK_TABLE": "patcher-leases", "AWS_REGION": "eu-west-1"}).lock
+    assert lock is not None and (lock.table, lock.endpoint) == (
+        "patcher-leases",
+        "https://dynamodb.eu-west-1.amazonaws.com",
+    )
+    assert (lock.term_seconds, lock.wait_seconds) == (120, 10)
+    china = load_settings({"PATCHER_LOCK_TABLE": "t-1", "AWS_DEFAULT_REGION": "cn-north-1"}).lock
+    assert china is not None and china.endpoint == "https://dynamodb.cn-north-1.amazonaws.com.cn"
+    both = {
+        "PATCHER_LOCK_TABLE": "t-1",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "https://all.example",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4566/",
+    }
+    specific = load_settings(both).lock
+    assert specific is not None and specific.endpoint == "http://127.0.0.1:4566"
+    general = load_settings({**both, "AWS_ENDPOINT_URL_DYNAMODB": ""}).lock
+    assert general is not None and general.endpoint == "https://all.example"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PATCHER_LOCK_TABLE": "no spaces allowed", "AWS_REGION": "eu-west-1"}, "not a DynamoDB table name"),
+        ({"PATCHER_LOCK_TABLE": "patcher-leases"}, "needs the table's AWS region"),
+        (
+            {"PATCHER_LOCK_TABLE": "t-1", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_DYNAMODB": "http://ddb.example"},
+            "AWS_ENDPOINT_URL_DYNAMODB must be an https:// URL",
+        ),
+        ({"PATCHER_LOCK_TABLE": "t-1", "AWS_REGION": "eu-west-1", "PATCHER_LOCK_TERM_SECONDS": "1"}, "between 5"),
+        ({"PATCHER_LOCK_TABLE": "t-1", "AWS_REGION": "eu-west-1", "PATCHER_LOCK_WAIT_SECONDS": "x"}, "a number"),
+    ],
+)
+def test_a_bad_lease_setting_names_its_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ)

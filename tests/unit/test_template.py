@@ -114,3 +114,25 @@ def test_the_scheduler_role_trusts_only_this_accounts_schedules_and_may_only_inv
     (policy,) = role["Policies"]
     grants = {(s["Action"], s["Resource"]["Fn::GetAtt"][0]) for s in policy["PolicyDocument"]["Statement"]}
     assert grants == {("lambda:InvokeFunction", "ScheduledFunction"), ("sqs:SendMessage", "DeadLetterQueue")}
+
+
+def test_the_lease_table_expires_its_items_and_each_function_may_only_write_its_own_keys() -> None:
+    from geminidb_patcher.http_api import shared_id_key
+    from geminidb_patcher.lease import lease_key
+    from geminidb_patcher.models import Target
+
+    table = TEMPLATE["Resources"]["LeaseTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST" and table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["PATCHER_LOCK_TABLE"] == {"Ref": "LeaseTable"}
+    key = lease_key(Target(region="ap-southeast-1", project_id="0" * 32))
+    for name, prefixes in (("ScheduledFunction", ["apply#*"]), ("WebhookFunction", ["apply#*", "webhook#*"])):
+        statements = [
+            s for p in TEMPLATE["Resources"][name]["Properties"]["Policies"] if "Statement" in p for s in p["Statement"]
+        ]
+        (lease,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["LeaseTable", "Arn"]}]
+        assert sorted(lease["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": prefixes}}
+        assert any(re.fullmatch(prefix.replace("*", ".*"), key) for prefix in prefixes)
+    assert shared_id_key("msg_1").startswith("webhook#")

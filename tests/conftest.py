@@ -10,8 +10,8 @@ import pytest
 from geminidb_local.lambda_shim import LocalContext
 from geminidb_local.simulator.fleet import DEMO_SK
 from geminidb_patcher import telemetry
+from geminidb_patcher.contract.secret_values import SecretValues
 from geminidb_patcher.redaction import RedactingStream
-from geminidb_patcher.secrets import SecretValues
 
 
 @pytest.fixture

@@ -21,12 +21,12 @@ import requests
 from geminidb_local.environment import simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.handler import Handler
+from geminidb_patcher.contract.models import RunRequest, Target
+from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.huawei.auth import AkSkAuth, Authenticator
 from geminidb_patcher.huawei.client import GeminiDBClient
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
-from geminidb_patcher.models import RunRequest, Target
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, with_dr_role
 from geminidb_patcher.retry import RetryPolicy

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION
-from geminidb_patcher.secrets import EnvironmentSecrets
-from geminidb_patcher.settings import load_settings
-from geminidb_patcher.wiring import Wiring
+from geminidb_patcher.config.secrets import EnvironmentSecrets
+from geminidb_patcher.config.settings import load_settings
+from geminidb_patcher.config.wiring import Wiring
 
 
 def new_webhook_secret() -> str:

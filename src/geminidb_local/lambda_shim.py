@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from geminidb_patcher.handler import Handler, make_scheduled_handler, make_webhook_handler
-from geminidb_patcher.webhook_auth import sign_headers
-from geminidb_patcher.wiring import Wiring
+from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.contract.signatures import sign_headers
+from geminidb_patcher.entrypoints.handler import Handler, make_scheduled_handler, make_webhook_handler
 
 
 @dataclass

@@ -25,7 +25,7 @@ import pytest
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.runtime_api import RuntimeApi
 from geminidb_local.simulator import Simulator, demo_fleet
-from geminidb_patcher.webhook_auth import sign_headers
+from geminidb_patcher.contract.signatures import sign_headers
 
 pytestmark = pytest.mark.artifact
 
@@ -137,7 +137,7 @@ def test_the_scheduled_handler_answers_every_scheduled_and_direct_event_as_docum
              "schedule-rollout.json", "direct-apply-selector.json", "schedule-apply.json"]  # fmt: skip
     invalid = sorted(p.name for p in (EVENTS / "invalid").glob("*.json") if not p.name.startswith("webhook-"))
     events = [_load(name) for name in valid] + [_load(f"invalid/{name}") for name in invalid]
-    answers, lines, compiled = _run(twin, "geminidb_patcher.handler.scheduled_handler", events, tmp_path)
+    answers, lines, compiled = _run(twin, "geminidb_patcher.entrypoints.handler.scheduled_handler", events, tmp_path)
     for name, answer in zip(valid, answers[: len(valid)], strict=True):
         assert answer is not None and answer.ok, name
         expected = "direct" if name.startswith("direct") else "schedule"
@@ -163,7 +163,7 @@ def test_the_webhook_handler_answers_signed_unsigned_and_public_requests_as_docu
         (_load("invalid/webhook-unsigned.json"), 401),
     ]
     answers, lines, compiled = _run(
-        twin, "geminidb_patcher.handler.webhook_handler", [event for event, _ in cases], tmp_path
+        twin, "geminidb_patcher.entrypoints.handler.webhook_handler", [event for event, _ in cases], tmp_path
     )
     for (_, status), answer in zip(cases, answers, strict=True):
         assert answer is not None and answer.ok and answer.body["statusCode"] == status, answer

@@ -43,7 +43,7 @@ if sys.argv[2] == "floor":
     print(time.perf_counter() - started, 0.0, 0.0)
     raise SystemExit
 import contextlib, io
-from geminidb_patcher.handler import scheduled_handler
+from geminidb_patcher.entrypoints.handler import scheduled_handler
 init = time.perf_counter() - started
 
 class Context:

@@ -15,13 +15,13 @@ import statistics
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from geminidb_patcher.deliver import compliance_metrics
-from geminidb_patcher.models import FLEET, EngineCompliance, RunRequest
+from geminidb_patcher.contract.models import FLEET, EngineCompliance, RunRequest
 from geminidb_patcher.notify.digest import compliance_line, forecast_line
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
+from geminidb_patcher.run.publish import compliance_metrics
 from tests.benchmarks.bench_planner import cpu_ms, snapshot
 
 SIZES = (2_000, 10_000)

@@ -36,12 +36,12 @@ if variant == "full":
     counts = report["counts"]
 else:
     from datetime import UTC, datetime
-    from geminidb_patcher.models import RunRequest
+    from geminidb_patcher.contract.models import RunRequest
     from geminidb_patcher.reconcile.act import ActSettings, Submitter
     from geminidb_patcher.reconcile.budget import ErrorBudget
     from geminidb_patcher.reconcile.observe import observe
     from geminidb_patcher.reconcile.plan import Policy, plan
-    from geminidb_patcher.wiring import Wiring
+    from geminidb_patcher.config.wiring import Wiring
     runtime = Wiring.from_environ(os.environ)
     target = runtime.settings.default_target
     port = runtime.client(target)

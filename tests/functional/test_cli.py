@@ -21,7 +21,15 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.cli import EXIT_ABORTED, EXIT_CONFIG, EXIT_OK, EXIT_PLAN_CHANGED, EXIT_PROBLEMS, EXIT_USAGE, main
+from geminidb_patcher.entrypoints.cli import (
+    EXIT_ABORTED,
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_PLAN_CHANGED,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    main,
+)
 from tests.helpers import fleet_document, make_instance
 
 
@@ -132,7 +140,7 @@ def test_missing_credentials_exit_5(sim: Simulator) -> None:
 def test_the_installed_command_reads_a_request_from_stdin(sim: Simulator) -> None:
     request = json.dumps({"selector": {"engines": ["redis"]}, "max_in_flight": "100%"})
     result = subprocess.run(
-        [sys.executable, "-m", "geminidb_patcher.cli", "plan", "--request", "-", "--output", "json"],
+        [sys.executable, "-m", "geminidb_patcher.entrypoints.cli", "plan", "--request", "-", "--output", "json"],
         input=request,
         capture_output=True,
         text=True,
@@ -148,7 +156,7 @@ def test_the_installed_command_reads_a_request_from_stdin(sim: Simulator) -> Non
 
 def command(sim: Simulator, *argv: str, stdin: str = "", environ: dict[str, str] | None = None) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "geminidb_patcher.cli", *argv],
+        [sys.executable, "-m", "geminidb_patcher.entrypoints.cli", *argv],
         input=stdin,
         capture_output=True,
         text=True,

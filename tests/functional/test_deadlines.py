@@ -14,11 +14,11 @@ import requests
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.handler import Handler
+from geminidb_patcher.config.secrets import EnvironmentSecrets
+from geminidb_patcher.config.settings import load_settings
+from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.notify.base import NotificationError, Sender
-from geminidb_patcher.secrets import EnvironmentSecrets
-from geminidb_patcher.settings import load_settings
-from geminidb_patcher.wiring import Wiring
 from tests.helpers import fleet_document, handler_on
 
 SECRET = new_webhook_secret()

@@ -17,7 +17,7 @@ from geminidb_local.environment import new_webhook_secret
 from geminidb_local.lambda_shim import LocalContext
 from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import DEFAULT_REGION, instance_id
-from geminidb_patcher.handler import Handler
+from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.huawei.client import huawei_time
 from tests.helpers import handler_on, make_instance
 

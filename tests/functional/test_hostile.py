@@ -17,7 +17,7 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.webhook_auth import sign_headers
+from geminidb_patcher.contract.signatures import sign_headers
 from tests.helpers import fleet_document
 
 SECRET = new_webhook_secret()

@@ -19,11 +19,11 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import current_window, instance_id
+from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.contract.models import RunRequest
+from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.errors import PlanChangedError
-from geminidb_patcher.handler import Handler
-from geminidb_patcher.models import RunRequest
-from geminidb_patcher.service import RunContext
-from geminidb_patcher.wiring import Wiring
+from geminidb_patcher.run.patcher import RunContext
 
 SECRET = new_webhook_secret()
 MAX_IN_FLIGHT = 40

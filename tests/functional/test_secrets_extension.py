@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from geminidb_patcher.secrets import ExtensionSecrets, SecretsError
+from geminidb_patcher.config.secrets import ExtensionSecrets, SecretsError
 from tests.helpers import secrets_extension
 
 SECRET = {

@@ -11,7 +11,7 @@ import pytest
 from geminidb_local.environment import new_webhook_secret
 from geminidb_local.lambda_shim import LocalContext, http_api_event, signed_run_event
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.handler import Handler
+from geminidb_patcher.entrypoints.handler import Handler
 from tests.helpers import fleet_document, handler_on
 
 SECRET = new_webhook_secret()

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.handler import Handler
-from geminidb_patcher.webhook_auth import sign_headers
+from geminidb_patcher.contract.signatures import sign_headers
+from geminidb_patcher.entrypoints.handler import Handler
 from tests.helpers import fleet_document
 
 pytestmark = pytest.mark.slow

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from geminidb_patcher.config.settings import ConfigError, load_settings
 from geminidb_patcher.huawei.errors import (
     ApiError,
     AuthenticationError,
@@ -17,7 +18,6 @@ from geminidb_patcher.huawei.errors import (
     error_for_status,
     parse_error_body,
 )
-from geminidb_patcher.settings import ConfigError, load_settings
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_runtime_dependency_closure_has_no_boto() -> None:
 def test_the_http_session_reads_proxy_and_ca_settings_once_and_keeps_them_when_set(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from geminidb_patcher.wiring import http_session
+    from geminidb_patcher.config.wiring import http_session
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY"):

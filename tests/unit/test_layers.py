@@ -69,7 +69,7 @@ def test_reconcile_does_not_import_the_huawei_adapter_or_the_entry_points() -> N
     graph = imports()
     for module, targets in graph.items():
         if module.startswith(f"{PACKAGE}.reconcile"):
-            outward = {t for t in targets if not t.startswith((f"{PACKAGE}.reconcile", f"{PACKAGE}.models"))}
+            outward = {t for t in targets if not t.startswith((f"{PACKAGE}.reconcile", f"{PACKAGE}.contract"))}
             assert outward <= {f"{PACKAGE}.errors", f"{PACKAGE}.ids"}, (module, outward)
 
 
@@ -98,3 +98,23 @@ def packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 def test_no_package_imports_itself_back_through_another() -> None:
     assert cycles(packages(imports())) == []
+
+
+def test_the_contract_imports_only_the_leaves_errors_and_ids() -> None:
+    for module, targets in imports().items():
+        if module.startswith(f"{PACKAGE}.contract"):
+            outward = {t for t in targets if not t.startswith(f"{PACKAGE}.contract")}
+            assert outward <= {f"{PACKAGE}.errors", f"{PACKAGE}.ids"}, (module, outward)
+
+
+def test_nothing_imports_the_entry_points() -> None:
+    for module, targets in imports().items():
+        if not module.startswith(f"{PACKAGE}.entrypoints"):
+            assert not {t for t in targets if t.startswith(f"{PACKAGE}.entrypoints")}, module
+
+
+def test_the_package_root_holds_at_most_eight_modules_the_folders_read_as_the_layers() -> None:
+    root = sorted(path.stem for path in (SRC / PACKAGE).glob("*.py"))
+    assert len(root) <= 8, root
+    folders = {path.name for path in (SRC / PACKAGE).iterdir() if (path / "__init__.py").exists()}
+    assert folders == {"entrypoints", "run", "config", "contract", "reconcile", "huawei", "notify", "aws"}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geminidb_patcher.settings import ConfigError, load_settings
+from geminidb_patcher.config.settings import ConfigError, load_settings
 
 KEYED = "https://hooks.slack.com/services/T000/B000/very-secret-token"
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geminidb_local.simulator.receivers import check_slack
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     MAX_TARGETS,
     MAX_WAVES,
     WAITING_FOR,

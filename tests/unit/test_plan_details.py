@@ -7,7 +7,7 @@ from datetime import time, timedelta
 
 import pytest
 
-from geminidb_patcher.models import ExplicitWindow, RunRequest, Selector, Wave
+from geminidb_patcher.contract.models import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.reconcile.plan import plan
 from geminidb_patcher.reconcile.reasons import is_reason
 from geminidb_patcher.reconcile.snapshot import tag_filter

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from geminidb_patcher.deliver import Publisher
-from geminidb_patcher.models import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome, RunRequest
+from geminidb_patcher.contract.models import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome, RunRequest
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.outcomes import outcome_for
+from geminidb_patcher.run.publish import Publisher
 from geminidb_patcher.telemetry import logger, metrics
 from tests.reports import TARGET, failing_run, report, small_run
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from geminidb_patcher.config.settings import load_settings
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.huawei.endpoints import patchable_engines
-from geminidb_patcher.settings import load_settings
 
 
 def test_the_eu_site_patches_cassandra_only_and_the_main_site_three_engines() -> None:

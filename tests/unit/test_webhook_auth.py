@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from geminidb_patcher.webhook_auth import WebhookAuthError, sign_headers, verify
+from geminidb_patcher.contract.signatures import WebhookAuthError, sign_headers, verify
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 OTHER = "whsec_" + base64.b64encode(b"o" * 32).decode()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from geminidb_patcher.webhook_auth import WebhookAuthError, verify
+from geminidb_patcher.contract.signatures import WebhookAuthError, verify
 
 Answer = tuple[int, Any]
 KINDS = ("slack", "teams", "feishu", "dingtalk", "wecom", "webhook")

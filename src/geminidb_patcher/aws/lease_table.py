@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geminidb_patcher.aws.dynamodb import ConditionFailedError, DynamoDB, DynamoDBError
-from geminidb_patcher.lease import Holder, LeaseUnavailableError
+from geminidb_patcher.run.lease import Holder, LeaseUnavailableError
 
 FREE = "attribute_not_exists(pk) OR expires_at < :now"
 OWN = "#token = :token"

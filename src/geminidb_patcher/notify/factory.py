@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.secret_values import SecretValues
+from geminidb_patcher.contract.signatures import is_webhook_secret
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.endpoints import smn_endpoint
 from geminidb_patcher.huawei.http import JsonHttp
-from geminidb_patcher.models import Target
 from geminidb_patcher.notify import slack, teams, wecom
 from geminidb_patcher.notify.base import Channel, Sender, UrlChannel, json_code_check
 from geminidb_patcher.notify.config import ChannelConfig
@@ -17,7 +19,6 @@ from geminidb_patcher.notify.dingtalk import DingTalkChannel
 from geminidb_patcher.notify.feishu import FeishuChannel
 from geminidb_patcher.notify.json_webhook import JsonWebhookChannel
 from geminidb_patcher.notify.smn import SmnChannel, topic_parts
-from geminidb_patcher.secrets import SecretValues, is_webhook_secret
 from geminidb_patcher.urls import check_url
 
 

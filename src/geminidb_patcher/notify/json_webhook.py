@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geminidb_patcher.models import RunReport
+from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.signatures import sign_headers
 from geminidb_patcher.notify.base import SignedChannel
 from geminidb_patcher.notify.digest import Digest, NotifyOn
-from geminidb_patcher.webhook_auth import sign_headers
 
 
 @dataclass(frozen=True, repr=False)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from geminidb_patcher.contract.models import RunReport
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.errors import DeadlineError, HuaweiError
 from geminidb_patcher.huawei.http import JsonHttp
 from geminidb_patcher.huawei.retry import may_retry_submission
-from geminidb_patcher.models import RunReport
 from geminidb_patcher.notify.base import NotificationError
 from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit

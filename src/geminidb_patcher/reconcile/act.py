@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from geminidb_patcher.contract.models import Outcome, Target
 from geminidb_patcher.errors import InternalError, UpstreamError
-from geminidb_patcher.models import Outcome, Target
 from geminidb_patcher.reconcile.budget import PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now
 from geminidb_patcher.reconcile.outcomes import outcome_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from geminidb_patcher.models import EngineCompliance
+from geminidb_patcher.contract.models import EngineCompliance
 from geminidb_patcher.reconcile.plan import Hold
 from geminidb_patcher.reconcile.reasons import STATUS_PREFIX
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from geminidb_patcher.models import SUPPORTED_ENGINES, Selector
+from geminidb_patcher.contract.models import SUPPORTED_ENGINES, Selector
 from geminidb_patcher.reconcile.reasons import SkipReason, status_reason
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, tag_filter
 from geminidb_patcher.reconcile.windows import (

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from geminidb_patcher.models import WAITING_FOR, NextStep, Outcome, WaitingFor, WaveStatus
+from geminidb_patcher.contract.models import WAITING_FOR, NextStep, Outcome, WaitingFor, WaveStatus
 from geminidb_patcher.reconcile.plan import Plan
 
 WAITS: dict[str, WaitingFor] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geminidb_patcher.models import Outcome, Target
+from geminidb_patcher.contract.models import Outcome, Target
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.reconcile.snapshot import InstanceView
 

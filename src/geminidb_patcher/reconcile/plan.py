@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Literal, NamedTuple
 
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     Blackout,
     JobRecord,
     Rollout,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from geminidb_patcher.models import Blackout, ExplicitWindow
+from geminidb_patcher.contract.models import Blackout, ExplicitWindow
 from geminidb_patcher.reconcile.reasons import SkipReason
 from geminidb_patcher.reconcile.snapshot import InstanceView
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from geminidb_patcher.contract.models import TAG_KEY_PATTERN, TAG_VALUE_PATTERN
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
-from geminidb_patcher.models import TAG_KEY_PATTERN, TAG_VALUE_PATTERN
 
 UNION_FIELDS: Mapping[str, str] = {
     "window": "must be 'instance', 'anytime', or an object with start, end (HH:MM), timezone and optional days",

@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from geminidb_patcher.errors import InvalidRunRequestError, RequestLimitError
-from geminidb_patcher.models import (
+from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.contract.models import (
     RunReport,
     RunRequest,
     Trigger,
     TriggerSource,
 )
-from geminidb_patcher.problems import describe_problems
-from geminidb_patcher.service import RunContext
+from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.errors import InvalidRunRequestError, RequestLimitError
+from geminidb_patcher.run.patcher import RunContext
 from geminidb_patcher.telemetry import logger, metrics
-from geminidb_patcher.wiring import Wiring
 
 if TYPE_CHECKING:
-    from geminidb_patcher.http_api import WebhookApi
+    from geminidb_patcher.entrypoints.webhook import WebhookApi
 
 SCHEDULER_KEY = "scheduler"
 
@@ -129,7 +129,7 @@ class App:
     @functools.cached_property
     def http_app(self) -> WebhookApi:
         """The webhook resolver; only webhook calls load it."""
-        from geminidb_patcher.http_api import WebhookApi
+        from geminidb_patcher.entrypoints.webhook import WebhookApi
 
         settings = self.wiring.settings
         return WebhookApi(

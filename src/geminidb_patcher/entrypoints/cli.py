@@ -22,6 +22,17 @@ import requests
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher import __version__
+from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.contract.models import (
+    FLEET,
+    MAX_JOB_HISTORY,
+    RunReport,
+    RunRequest,
+    compliance_totals,
+    current_share,
+)
+from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.signatures import is_webhook_secret, sign_headers
 from geminidb_patcher.errors import (
     EXIT_ABORTED,
     EXIT_BUSY,
@@ -36,19 +47,14 @@ from geminidb_patcher.errors import (
     PlanChangedError,
     answer_for,
 )
-from geminidb_patcher.models import FLEET, MAX_JOB_HISTORY, RunReport, RunRequest, compliance_totals, current_share
 from geminidb_patcher.notify.digest import forecast_line
-from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.reconcile.observe import observed_jobs
 from geminidb_patcher.redaction import RedactingStream
-from geminidb_patcher.secrets import is_webhook_secret
-from geminidb_patcher.service import RunContext
+from geminidb_patcher.run.patcher import RunContext
 from geminidb_patcher.telemetry import redactor
 from geminidb_patcher.transport import BodyTooLargeError, CallExpiredError, bounded_call, read_capped, watched_session
 from geminidb_patcher.urls import check_url
-from geminidb_patcher.webhook_auth import sign_headers
-from geminidb_patcher.wiring import Wiring
 
 __all__ = ["EXIT_ABORTED", "EXIT_CONFIG", "EXIT_OK", "EXIT_PLAN_CHANGED", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
 CLI_PREFIXES = {EXIT_USAGE: "invalid request", EXIT_CONFIG: "configuration", EXIT_PROBLEMS: "Huawei Cloud API"}

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from geminidb_patcher.errors import UpstreamError
-from geminidb_patcher.lease import Holder
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     EngineCompliance,
     RunReport,
     RunRequest,
@@ -19,8 +17,10 @@ from geminidb_patcher.models import (
     compliance_totals,
     current_share,
 )
+from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.act import BatchRecord
+from geminidb_patcher.run.lease import Holder
 from geminidb_patcher.telemetry import count_with_dimensions, record_compliance, record_target_compliance
 
 OUTCOMES_PER_RECORD = 200

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from geminidb_patcher.telemetry import logger, metrics
 
 if TYPE_CHECKING:
-    from geminidb_patcher.entry import App
-    from geminidb_patcher.wiring import Wiring
+    from geminidb_patcher.config.wiring import Wiring
+    from geminidb_patcher.entrypoints.events import App
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 """Any object with the attributes of a Lambda context will do (the local runner passes its own)."""
@@ -28,7 +28,7 @@ def _entry_point(
 
     @functools.cache
     def app() -> App:
-        from geminidb_patcher.entry import App
+        from geminidb_patcher.entrypoints.events import App
 
         return App(environ, wiring)
 

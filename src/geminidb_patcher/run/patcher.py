@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from geminidb_patcher.deliver import Publisher
-from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
-from geminidb_patcher.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     Blackout,
     Outcome,
     RunReport,
@@ -24,6 +21,7 @@ from geminidb_patcher.models import (
     TriggerSource,
     enforce_limits,
 )
+from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
@@ -34,7 +32,9 @@ from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.redaction import Redactor
-from geminidb_patcher.report import RunRecord, build_report, sealed
+from geminidb_patcher.run.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
+from geminidb_patcher.run.publish import Publisher
+from geminidb_patcher.run.report import RunRecord, build_report, sealed
 from geminidb_patcher.transport import Deadline
 
 READ_RESERVE_SHARE = 4

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from geminidb_patcher.contract.models import Target
 from geminidb_patcher.errors import UpstreamError
-from geminidb_patcher.models import Target
 
 DEFAULT_TERM_SECONDS = 120.0
 """How long a lease lasts without renewal: longer than any single call, short after a killed run."""

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from geminidb_patcher.errors import InternalError
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     OUTCOME_KINDS,
     EngineCompliance,
     NextStep,
@@ -21,6 +20,7 @@ from geminidb_patcher.models import (
     Trigger,
     TriggerSource,
 )
+from geminidb_patcher.errors import InternalError
 from geminidb_patcher.reconcile.budget import settle
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.redaction import clip

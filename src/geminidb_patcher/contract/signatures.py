@@ -33,6 +33,14 @@ def decode_secret(secret: str) -> bytes:
     return key
 
 
+def is_webhook_secret(secret: str) -> bool:
+    """Whether ``secret`` is ``whsec_`` (optional) followed by non-empty base64."""
+    try:
+        return bool(decode_secret(secret))
+    except ValueError:
+        return False
+
+
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``v1,<base64>`` signature of ``{id}.{timestamp}.{body}``."""
     content = f"{msg_id}.{timestamp}.".encode() + body

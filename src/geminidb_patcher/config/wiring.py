@@ -17,7 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from geminidb_patcher.aws.dynamodb import DynamoDB
 from geminidb_patcher.aws.lease_table import DynamoLeaseStore
 from geminidb_patcher.aws.sigv4 import AwsCredentials
-from geminidb_patcher.deliver import Publisher
+from geminidb_patcher.config.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource
+from geminidb_patcher.config.settings import Settings, load_settings
+from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.secret_values import SecretValues
 from geminidb_patcher.errors import ConfigError, ConfigurationError
 from geminidb_patcher.huawei.auth import (
     AkSkAuth,
@@ -32,17 +35,15 @@ from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
 from geminidb_patcher.huawei.endpoints import ROLE_API_ENGINES, geminidb_endpoint, iam_endpoint, patchable_engines
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
 from geminidb_patcher.huawei.signer import AkSkSigner
-from geminidb_patcher.lease import LeasePolicy, LeaseStore
-from geminidb_patcher.models import Target
 from geminidb_patcher.notify.base import Sender
 from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.reconcile.observe import SiteRules
-from geminidb_patcher.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource, SecretValues
-from geminidb_patcher.service import Patcher, RequestLimits
-from geminidb_patcher.settings import Settings, load_settings
+from geminidb_patcher.run.lease import LeasePolicy, LeaseStore
+from geminidb_patcher.run.patcher import Patcher, RequestLimits
+from geminidb_patcher.run.publish import Publisher
 from geminidb_patcher.telemetry import logger, metrics, redactor
 from geminidb_patcher.transport import Deadline, watched_session
 

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.aws.dynamodb import dynamodb_endpoint
-from geminidb_patcher.errors import ConfigError
-from geminidb_patcher.ids import check_project_id, check_region
-from geminidb_patcher.models import (
+from geminidb_patcher.contract.models import (
     MAX_BLACKOUTS,
     MAX_INSTANCE_IDS,
     MAX_TARGETS,
@@ -21,8 +19,10 @@ from geminidb_patcher.models import (
     Blackout,
     Target,
 )
+from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.errors import ConfigError
+from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels
-from geminidb_patcher.problems import describe_problems
 from geminidb_patcher.reconcile.observe import DEFAULT_DR_ROLE_TAG
 from geminidb_patcher.urls import check_url
 

@@ -17,13 +17,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
+from geminidb_patcher.contract.models import RunReport, RunRequest
+from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.signatures import WebhookAuthError, verify
 from geminidb_patcher.errors import ANSWERS, PatcherError, UnauthorizedError, answer_for
-from geminidb_patcher.lease import LeaseStore, LeaseUnavailableError
-from geminidb_patcher.models import RunReport, RunRequest
-from geminidb_patcher.problems import describe_problems
-from geminidb_patcher.service import RunContext
+from geminidb_patcher.run.lease import LeaseStore, LeaseUnavailableError
+from geminidb_patcher.run.patcher import RunContext
 from geminidb_patcher.telemetry import logger, metrics
-from geminidb_patcher.webhook_auth import WebhookAuthError, verify
 
 MAX_SEEN_IDS = 10_000
 RUNS_PATH = "/runs"

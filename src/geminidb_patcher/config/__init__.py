@@ -1,0 +1,1 @@
+"""Configuration: settings from the environment, secrets, and the wiring (the composition root)."""

@@ -1,0 +1,1 @@
+"""One run as a straight pass: leases, observe, plan, act, report; then publish once."""

@@ -41,6 +41,7 @@ from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.reconcile.observe import SiteRules
+from geminidb_patcher.run.events import LogEvents, WithProgress
 from geminidb_patcher.run.lease import LeasePolicy, LeaseStore
 from geminidb_patcher.run.patcher import Patcher, RequestLimits
 from geminidb_patcher.run.publish import Publisher
@@ -212,6 +213,22 @@ class Wiring:
         redactor.remember(values.all_values())
         return values
 
+    def webhook_secrets(self) -> list[str]:
+        """The well-formed webhook secrets; a malformed one is logged by position (never its value) and skipped."""
+        values = self.secret_values()
+        malformed, configured = values.malformed_webhook_secrets()
+        if malformed:
+            logger.error(
+                "webhook_secret_invalid",
+                extra={
+                    "positions": malformed,
+                    "configured": configured,
+                    "problem": "not 'whsec_' followed by base64; requests signed with it are refused",
+                },
+            )
+            metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
+        return values.webhook_secrets()
+
     def client(self, target: Target, time_left: Callable[[], float] | None = None) -> GeminiDBClient:
         """A client for ``target`` with the current secrets; ``time_left`` (seconds) bounds every call."""
         values = self.secret_values()
@@ -258,15 +275,17 @@ class Wiring:
 
     def patcher(self, on_batch: Callable[[BatchRecord], None] | None = None) -> Patcher:
         """A patcher wired to the current secrets; ``on_batch`` hears of every batch call (the CLI's progress)."""
+        notifier = self.notifier(self.secret_values())
         return Patcher(
             clients=self.client,
             default_target=self.settings.default_target,
             act_settings=ActSettings(self.settings.submit_concurrency, self.settings.deadline_margin_ms),
-            publisher=Publisher(self.notifier(self.secret_values()), logger, metrics),
+            events=WithProgress(logger, metrics, on_batch) if on_batch else LogEvents(logger, metrics),
+            publisher=Publisher(notifier, logger, metrics),
+            channel_names=notifier.names,
             limits=RequestLimits(self.settings.max_instance_ids, self.settings.max_targets),
             clock=self.clock,
             blackouts=self.settings.blackouts,
-            on_batch=on_batch,
             sleep=self._sleep,
             deadline=self.deadline,
             scrub=redactor.text,

@@ -1,33 +1,24 @@
-"""What the entry point does once an event arrives: parse it, build the wiring, run, answer.
+"""The scheduled function's events: a RunRequest, with or without EventBridge Scheduler's context, or a schedule
+rule's envelope; parsed, run, answered.
 
-Kept apart from ``handler`` so that the Lambda init phase imports only the logger and metrics; the models,
-the wiring and (for webhook calls) the HTTP resolver load on the first invocation that needs them.
+Kept apart from ``handler`` so that the Lambda init phase imports only the logger and metrics; the models and the
+wiring load on the first invocation.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import (
-    RunReport,
-    RunRequest,
-    Trigger,
-    TriggerSource,
-)
+from geminidb_patcher.contract.models import RunRequest, Trigger, TriggerSource
 from geminidb_patcher.contract.problems import describe_problems
 from geminidb_patcher.errors import InvalidRunRequestError, RequestLimitError
-from geminidb_patcher.run.patcher import RunContext
-from geminidb_patcher.telemetry import logger, metrics
-
-if TYPE_CHECKING:
-    from geminidb_patcher.entrypoints.webhook import WebhookApi
+from geminidb_patcher.run.patcher import LambdaContext, RunContext
+from geminidb_patcher.telemetry import logger
 
 SCHEDULER_KEY = "scheduler"
 
@@ -110,61 +101,14 @@ def parse_direct(event: dict[str, Any]) -> tuple[RunRequest, TriggerSource | Non
     )
 
 
-class App:
-    """The function's application object: the wiring and the webhook resolver of one container, built on first use."""
-
-    def __init__(self, environ: Mapping[str, str], wiring: Wiring | None = None) -> None:
-        self._environ = environ
-        self._wiring = wiring
-
-    @functools.cached_property
-    def wiring(self) -> Wiring:
-        """Settings, secrets, HTTP session and clients, validated once per container."""
-        return self._wiring or Wiring.from_environ(self._environ)
-
-    def run(self, request: RunRequest, context: RunContext) -> RunReport:
-        """One run (the patcher enforces this deployment's request limits)."""
-        return self.wiring.patcher().run(request, context)
-
-    @functools.cached_property
-    def http_app(self) -> WebhookApi:
-        """The webhook resolver; only webhook calls load it."""
-        from geminidb_patcher.entrypoints.webhook import WebhookApi
-
-        settings = self.wiring.settings
-        return WebhookApi(
-            self.run,
-            self.webhook_secrets,
-            tolerance=settings.webhook_tolerance_seconds,
-            auth_mode=settings.webhook_auth,
-            max_body_bytes=settings.max_body_bytes,
-            shared_ids=self.wiring.lease_store,
-        )
-
-    def webhook_secrets(self) -> list[str]:
-        """The well-formed webhook secrets; a malformed one is logged by position (never its value) and skipped."""
-        values = self.wiring.secret_values()
-        malformed, configured = values.malformed_webhook_secrets()
-        if malformed:
-            logger.error(
-                "webhook_secret_invalid",
-                extra={
-                    "positions": malformed,
-                    "configured": configured,
-                    "problem": "not 'whsec_' followed by base64; requests signed with it are refused",
-                },
-            )
-            metrics.add_metric(name="ConfigurationErrors", unit=MetricUnit.Count, value=1)
-        return values.webhook_secrets()
-
-    def direct(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """A scheduled or direct invocation: the report as JSON."""
-        request, source = parse_direct(event)
-        logger.set_correlation_id((source and source.event_id) or context.aws_request_id)
-        trigger: Trigger = "schedule" if source is not None else "direct"
-        try:
-            report = self.run(request, RunContext.for_invocation(context, trigger, source))
-        except RequestLimitError as exc:
-            logger.error("invalid_run_request", extra={"problems": exc.problems})
-            raise InvalidRunRequestError(f"invalid RunRequest: {exc}") from None
-        return report.as_answer()
+def run_scheduled(wiring: Wiring, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """A scheduled or direct invocation: parse the event, run it, answer with the report as JSON."""
+    request, source = parse_direct(event)
+    logger.set_correlation_id((source and source.event_id) or context.aws_request_id)
+    trigger: Trigger = "schedule" if source is not None else "direct"
+    try:
+        report = wiring.patcher().run(request, RunContext.for_invocation(context, trigger, source))
+    except RequestLimitError as exc:
+        logger.error("invalid_run_request", extra={"problems": exc.problems})
+        raise InvalidRunRequestError(f"invalid RunRequest: {exc}") from None
+    return report.as_answer()

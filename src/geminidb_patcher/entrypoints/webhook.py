@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
+from geminidb_patcher.config.wiring import Wiring
 from geminidb_patcher.contract.models import RunReport, RunRequest
 from geminidb_patcher.contract.problems import describe_problems
 from geminidb_patcher.contract.signatures import WebhookAuthError, verify
@@ -104,6 +105,19 @@ def _json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 class WebhookApi:
     """Verifies the signature of ``POST /runs`` before anything parses the body, then routes."""
+
+    @classmethod
+    def for_wiring(cls, wiring: Wiring) -> WebhookApi:
+        """The webhook of a deployment: a fresh patcher per run, the current secrets, the shared webhook IDs."""
+        settings = wiring.settings
+        return cls(
+            lambda request, context: wiring.patcher().run(request, context),
+            wiring.webhook_secrets,
+            tolerance=settings.webhook_tolerance_seconds,
+            auth_mode=settings.webhook_auth,
+            max_body_bytes=settings.max_body_bytes,
+            shared_ids=wiring.lease_store,
+        )
 
     def __init__(
         self,

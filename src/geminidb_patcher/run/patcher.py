@@ -23,7 +23,7 @@ from geminidb_patcher.contract.models import (
 )
 from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.reconcile import outcomes as outcomes_of
-from geminidb_patcher.reconcile.act import ActSettings, BatchRecord, Submitter
+from geminidb_patcher.reconcile.act import ActSettings, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
@@ -32,6 +32,7 @@ from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.redaction import Redactor
+from geminidb_patcher.run.events import RunEvents
 from geminidb_patcher.run.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
 from geminidb_patcher.run.publish import Publisher
 from geminidb_patcher.run.report import RunRecord, build_report, sealed
@@ -97,11 +98,12 @@ class Patcher:
         clients: Callable[[Target, Callable[[], float]], GeminiDBPort],
         default_target: Target | None,
         act_settings: ActSettings,
+        events: RunEvents,
         publisher: Publisher,
+        channel_names: Sequence[str] = (),
         limits: RequestLimits,
         clock: Callable[[], datetime],
         blackouts: Sequence[Blackout] = (),
-        on_batch: Callable[[BatchRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         site_rules: SiteRules | None = None,
         deadline: Deadline | None = None,
@@ -112,11 +114,12 @@ class Patcher:
         self._clients = clients
         self._default_target = default_target
         self._act_settings = act_settings
+        self._events = events
         self._publisher = publisher
+        self._channel_names = tuple(channel_names)
         self._limits = limits
         self._clock = clock
         self._blackouts = tuple(blackouts)
-        self._on_batch = on_batch
         self._sleep = sleep
         self._site_rules = site_rules or SiteRules()
         self._deadline = deadline or Deadline()
@@ -125,44 +128,57 @@ class Patcher:
         self._lease_policy = lease_policy
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
-        """Run ``request`` to the end; every instance in scope gets exactly one outcome."""
+        """Run ``request`` to the end, observe → plan → act → report, then publish once.
+
+        Every instance in scope gets exactly one outcome. While it runs, the run only tells ``events`` (log
+        records); the report is built once from what it observed, planned and did, then published.
+        """
         enforce_limits(request, max_instance_ids=self._limits.max_instance_ids, max_targets=self._limits.max_targets)
         self._deadline.start(context.remaining_ms() / 1000)
         started = self._clock()
-        self._publisher.run_started(context.run_id, context.trigger, request.mode)
+        self._events.run_started(context.run_id, context.trigger, request.mode)
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")
         ports = self._ports_for(context)
         leases = self._leases_for(request, context, started)
+        applying = request.mode == "apply"
         try:
             snapshots, errors = self._observe_leased(ports, targets, request, leases)
-            outcomes: list[Outcome] = []
-            raw_results: list[dict[str, Any]] = []
-            result: Plan | None = None
-            acted: list[Outcome] = []
-            if snapshots:
-                policy = Policy.resolve(request, context.trigger, self._blackouts)
-                result = plan(snapshots, request, policy, self._clock())
-                self._check_pinned(request, result)
-                outcomes = outcomes_of.held(result)
-                if request.mode == "apply":
-                    acted, raw_results = self._act(ports, result, context, leases)
-                    outcomes += acted
-                else:
-                    outcomes += outcomes_of.planned(result)
+            result = self._plan(snapshots, request, context)
+            acted, raw_results = self._act(ports, result, context, leases) if applying and result else ([], [])
         finally:
             if leases is not None:
                 leases.release()
-        standing = compliance(snapshots, result.holds if result else ())
-        next_steps = forecast(result, acted, started)
+        outcomes = [*outcomes_of.held(result), *(acted if applying else outcomes_of.planned(result))] if result else []
         record = RunRecord(
-            context.run_id, context.trigger, context.source, request, started, targets, errors, result, outcomes,
-            raw_results, standing, next_steps, self._lease_notes(request, leases),
-        )  # fmt: skip
-        report = sealed(build_report(record, self._clock(), self._publisher.notifier.names), self._scrub)
+            run_id=context.run_id,
+            trigger=context.trigger,
+            source=context.source,
+            request=request,
+            started_at=started,
+            targets=targets,
+            errors=errors,
+            plan=result,
+            outcomes=outcomes,
+            upgrade_results=raw_results,
+            compliance=compliance(snapshots, result.holds if result else ()),
+            next_steps=forecast(result, acted, started),
+            lease_notes=self._lease_notes(request, leases),
+        )
+        report = sealed(build_report(record, self._clock(), self._channel_names), self._scrub)
         self._publisher.publish(report, request)
         return report
+
+    def _plan(self, snapshots: list[FleetSnapshot], request: RunRequest, context: RunContext) -> Plan | None:
+        """The plan over what was observed (none when nothing was); a pinned apply whose plan changed stops here."""
+        if not snapshots:
+            return None
+        result = plan(snapshots, request, Policy.resolve(request, context.trigger, self._blackouts), self._clock())
+        if request.mode == "apply" and request.expected_plan_id and request.expected_plan_id != result.plan_id:
+            self._events.plan_changed(request.expected_plan_id, result.plan_id)
+            raise PlanChangedError(request.expected_plan_id, result.plan_id)
+        return result
 
     def _leases_for(self, request: RunRequest, context: RunContext, started: datetime) -> RunLeases | None:
         """An apply's leases (none for a plan, nor without a store)."""
@@ -190,9 +206,9 @@ class Patcher:
         """
         refused = leases.take(targets) if leases is not None else {}
         now = self._clock()
-        errors = [self._publisher.target_failed(target, error) for target, error in refused.items()]
+        errors = [self._target_failed(target, error) for target, error in refused.items()]
         for target, holder in (leases.busy() if leases is not None else {}).items():
-            self._publisher.lease_busy(target, holder)
+            self._events.lease_busy(target, holder)
         observed = [target for target in targets if target not in refused]
         snapshots, failed = self._observe_all(ports, observed, request, now) if observed else ([], [])
         return snapshots, errors + failed
@@ -228,11 +244,11 @@ class Patcher:
                 concurrency = self._act_settings.concurrency
                 return observe(ports(target), target, now, request, concurrency, self._site_rules)
             except UpstreamError as error:
-                return self._publisher.target_failed(target, error)
+                return self._target_failed(target, error)
             except PatcherError:
                 raise  # configuration: the whole run is refused, as before anything was sent
             except Exception as unexpected:  # one target's fault must not end the run without a report
-                return self._publisher.target_failed(target, InternalError("observing the target", unexpected))
+                return self._target_failed(target, InternalError("observing the target", unexpected))
 
         workers = max(1, min(len(targets), self._act_settings.concurrency))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="observe") as pool:
@@ -240,26 +256,24 @@ class Patcher:
         snapshots = [r for r in results if isinstance(r, FleetSnapshot)]
         return snapshots, [r for r in results if isinstance(r, TargetError)]
 
-    def _check_pinned(self, request: RunRequest, result: Plan) -> None:
-        if request.mode == "apply" and request.expected_plan_id and request.expected_plan_id != result.plan_id:
-            self._publisher.plan_changed(request.expected_plan_id, result.plan_id)
-            raise PlanChangedError(request.expected_plan_id, result.plan_id)
-
-    def _batch_done(self, record: BatchRecord) -> None:
-        self._publisher.batch_done(record)
-        if self._on_batch is not None:
-            self._on_batch(record)
+    def _target_failed(self, target: Target, error: UpstreamError) -> TargetError:
+        """Tell the events, and keep the target's entry for the report."""
+        self._events.target_failed(target, error)
+        return TargetError(
+            region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
+        )
 
     def _act(
         self, ports: Callable[[Target], GeminiDBPort], result: Plan, context: RunContext, leases: RunLeases | None
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        """Submit the plan's batches: one outcome per instance in them, and Huawei's items verbatim."""
         submitter = Submitter(
             ports,
             self._act_settings,
             ErrorBudget.for_rollout(result.rollout),
             clock=self._clock,
             remaining_ms=context.remaining_ms,
-            on_batch=self._batch_done,
+            on_batch=self._events.batch_done,
             sleep=self._sleep,
             hold=leases.hold_reason if leases is not None else None,
         )

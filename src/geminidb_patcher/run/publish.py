@@ -1,4 +1,4 @@
-"""The deliver step: the report as log records and EMF metrics, then to the notification channels."""
+"""The publish step: the finished report as log records and EMF metrics, then to the notification channels."""
 
 from __future__ import annotations
 
@@ -12,15 +12,10 @@ from geminidb_patcher.contract.models import (
     EngineCompliance,
     RunReport,
     RunRequest,
-    Target,
-    TargetError,
     compliance_totals,
     current_share,
 )
-from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.notify.dispatch import Notifier
-from geminidb_patcher.reconcile.act import BatchRecord
-from geminidb_patcher.run.lease import Holder
 from geminidb_patcher.telemetry import count_with_dimensions, record_compliance, record_target_compliance
 
 OUTCOMES_PER_RECORD = 200
@@ -30,70 +25,12 @@ JOBS_PER_RECORD = 300
 
 
 class Publisher:
-    """Where a run's records go: the structured log, the metrics, the channels."""
+    """Where a finished run's report goes, once: the structured log, the metrics, the channels."""
 
     def __init__(self, notifier: Notifier, logger: Logger, metrics: Metrics) -> None:
-        self.notifier = notifier
+        self._notifier = notifier
         self._logger = logger
         self._metrics = metrics
-
-    def run_started(self, run_id: str, trigger: str, mode: str) -> None:
-        """Every log record of the run carries its id, trigger and mode."""
-        self._logger.append_keys(run_id=run_id, trigger=trigger, mode=mode)
-
-    def target_failed(self, target: Target, error: UpstreamError) -> TargetError:
-        """Log a target that could not be observed; its entry in the report."""
-        self._logger.error(
-            "target_failed",
-            extra={
-                "region": target.region,
-                "project_id": target.project_id,
-                "error_code": error.error_code,
-                "error": str(error),
-            },
-        )
-        return TargetError(
-            region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
-        )
-
-    def lease_busy(self, target: Target, holder: Holder) -> None:
-        """Another run holds a target's apply lease: this run submits nothing there."""
-        self._logger.warning(
-            "apply_lease_busy",
-            extra={
-                "region": target.region,
-                "project_id": target.project_id,
-                "holder_run_id": holder.run_id,
-                "holder_trigger": holder.trigger,
-                "holder_since": holder.since.isoformat(),
-            },
-        )
-        self._metrics.add_metric(name="ApplyLeaseBusy", unit=MetricUnit.Count, value=1)
-
-    def plan_changed(self, expected: str, actual: str | None) -> None:
-        """A pinned apply found another plan."""
-        self._logger.error("plan_changed", extra={"expected_plan_id": expected, "plan_id": actual})
-        self._metrics.add_metric(name="PlanChanged", unit=MetricUnit.Count, value=1)
-
-    def batch_done(self, record: BatchRecord) -> None:
-        """One ``upgrade_batch`` record and its latency; API errors by code."""
-        self._logger.info(
-            "upgrade_batch",
-            extra={
-                "region": record.target.region,
-                "project_id": record.target.project_id,
-                "engine": record.engine,
-                "instance_ids": record.instance_ids,
-                "upgrade_results": record.upgrade_results,
-                "error_code": record.error.error_code if record.error else None,
-                "error": str(record.error) if record.error else None,
-                "confirmed_by_reobservation": record.confirmed_by_reobservation,
-            },
-        )
-        self._metrics.add_metric(name="BatchLatency", unit=MetricUnit.Milliseconds, value=record.duration_ms)
-        if record.error is not None:
-            code = record.error.error_code or type(record.error).__name__
-            count_with_dimensions("ApiErrors", 1, {"error_code": code, "call": "batch_upgrade"})
 
     def publish(self, report: RunReport, request: RunRequest) -> None:
         """``run_report`` plus ``run_outcomes`` in parts, the counts as metrics, then the channels."""
@@ -122,7 +59,7 @@ class Publisher:
         for (kind, engine, reason), count in sorted(groups.items()):
             count_with_dimensions("Outcomes", count, {"outcome": kind, "engine": engine, "reason": reason})
         compliance_metrics(report.compliance, whole_fleet_read=not report.errors)
-        self.notifier.deliver(report, request.notify)
+        self._notifier.deliver(report, request.notify)
 
 
 def compliance_metrics(entries: Sequence[EngineCompliance], *, whole_fleet_read: bool = True) -> None:

@@ -139,7 +139,9 @@ EXIT_BUSY = 6
 """Another run held a target's apply lease: nothing was sent there; run again later (nothing else went wrong)."""
 
 ANSWERS: dict[type[PatcherError], Answer] = {
-    UnauthorizedError: Answer(401, "unauthorized", "The request is not signed with a valid webhook signature.", 2),
+    UnauthorizedError: Answer(
+        401, "unauthorized", "The request is not signed with a valid webhook signature.", EXIT_USAGE
+    ),
     RequestLimitError: Answer(422, "invalid_request", "The request exceeds this deployment's limits.", EXIT_USAGE),
     InvalidRequestError: Answer(422, "invalid_request", "The request is not a valid RunRequest.", EXIT_USAGE),
     NoTargetError: Answer(422, "no_target", "No target: give targets, or configure a default target.", EXIT_CONFIG),
@@ -151,7 +153,7 @@ ANSWERS: dict[type[PatcherError], Answer] = {
         EXIT_PLAN_CHANGED,
     ),
     NotificationsFailedError: Answer(
-        502, "notifications_failed", "The run finished but no notification channel accepted its report.", 1
+        502, "notifications_failed", "The run finished but no notification channel accepted its report.", EXIT_PROBLEMS
     ),
     UpstreamError: Answer(502, "upstream_failed", "A call to Huawei Cloud failed.", EXIT_PROBLEMS),
     PatcherError: Answer(500, "internal", "The run failed.", EXIT_PROBLEMS),

@@ -9,12 +9,9 @@ INSTANCE_ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$"
 """A caller's instance ID must be path-safe: Huawei documents no format (its own examples differ), so IDs read
 from the API are never checked against any; this shape only keeps what a caller names out of URL syntax."""
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,3}$"
-JOB_ID_PATTERN = r"^[0-9a-fA-F-]{8,64}$"
 
 _PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
-_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 _REGION = re.compile(REGION_PATTERN)
-_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
@@ -28,16 +25,6 @@ def check_project_id(value: str) -> str:
     return _check(_PROJECT_ID, value, "project_id")
 
 
-def check_instance_id(value: str) -> str:
-    """Return ``value`` if it has the path-safe shape of an instance ID (1-64 letters, digits, ``-``, ``_``)."""
-    return _check(_INSTANCE_ID, value, "instance_id")
-
-
 def check_region(value: str) -> str:
     """Return ``value`` if it looks like a Huawei Cloud region ID such as ``ap-southeast-1``."""
     return _check(_REGION, value, "region")
-
-
-def check_job_id(value: str) -> str:
-    """Return ``value`` if it looks like a job ID (a UUID)."""
-    return _check(_JOB_ID, value, "job_id")

@@ -18,8 +18,8 @@ from tests.helpers import Sleeps, fleet_document, make_client, make_instance, ut
 
 @pytest.mark.fleet(fleet_document(count=250))
 def test_list_instances_follows_every_page(client: GeminiDBClient, simulator: Simulator) -> None:
-    instances = client.list_instances()
-    assert len(instances) == len({i["id"] for i in instances}) == 250
+    instances = client.list_instance_views()
+    assert len(instances) == len({i.id for i in instances}) == 250
     pages = [e for e in simulator.exchanges if e.route == "GET /instances"]
     assert [(p.query["offset"], p.query["limit"]) for p in pages] == [("0", "100"), ("100", "100"), ("200", "100")]
 
@@ -45,7 +45,7 @@ def test_batch_upgrade_refuses_more_than_ten_ids_before_sending(client: GeminiDB
 
 def test_reads_retry_429_honouring_retry_after(client: GeminiDBClient, simulator: Simulator, sleeps: Sleeps) -> None:
     simulator.state.faults.add(Fault("GET /instances", "status", status=429, headers={"Retry-After": "2"}))
-    assert len(client.list_instances()) == 5
+    assert len(client.list_instance_views()) == 5
     assert sleeps == [2.0]
 
 
@@ -95,7 +95,7 @@ def test_wrong_secret_key_gets_401_in_gateway_shape(simulator: Simulator, sleeps
     credentials = simulator.fleet.credentials
     auth = AkSkAuth(AkSkSigner(credentials.ak, "wrong-secret"), credentials.project_id)
     with pytest.raises(AuthenticationError) as raised:
-        make_client(simulator, sleeps, auth).list_instances()
+        make_client(simulator, sleeps, auth).list_instance_views()
     assert (raised.value.status, raised.value.error_code) == (401, "APIG.0301")
     assert "verify aksk signature fail" in raised.value.message
     assert "wrong-secret" not in str(raised.value)
@@ -119,12 +119,12 @@ def test_iam_token_is_cached_and_refreshed_once_on_401(simulator: Simulator, sle
         return token
 
     client = make_client(simulator, sleeps, IamTokenAuth(issue, utc_now))  # type: ignore[arg-type]
-    client.list_instances()
-    client.list_instances()
+    client.list_instance_views()
+    client.list_instance_views()
     assert len(issued) == 1  # cached
     # WHEN the token is revoked mid-run
     simulator.state.gateway.revoke_tokens()
-    client.list_instances()
+    client.list_instance_views()
     # THEN exactly one new token was fetched and the call succeeded
     assert len(issued) == 2
 
@@ -179,8 +179,8 @@ def test_jobs_complete_on_the_simulated_clock(client: GeminiDBClient, simulator:
     simulator.state.clock.advance(3600)
     (job,) = [j for j in client.list_jobs(status="Completed") if j.id == job_id]
     assert job.ended_at is not None
-    after = next(i for i in client.list_instances() if i["id"] == instance["id"])
-    assert after["datastore"]["patch_available"] is False and after["actions"] == []
+    after = next(i for i in client.list_instance_views() if i.id == instance["id"])
+    assert after.patch_available is False and after.actions == ()
     now = datetime.now(UTC) + timedelta(hours=1)
     assert [
         j.id
@@ -200,11 +200,11 @@ def test_read_timeout_is_explicit(simulator: Simulator, sleeps: Sleeps) -> None:
     simulator.state.faults.add(Fault("GET /instances", "delay", delay=0.6, times=5))
     client = make_client(simulator, sleeps, timeouts=Timeouts(0.5, 0.2))
     with pytest.raises(TransportError) as raised:
-        client.list_instances()
+        client.list_instance_views()
     assert raised.value.silent and len(sleeps) == 1  # took the request, never answered in time: one retry, not three
 
 
 def test_throttled_error_gives_up_when_retry_after_is_too_long(client: GeminiDBClient, simulator: Simulator) -> None:
     simulator.state.faults.add(Fault("GET /instances", "status", status=429, headers={"Retry-After": "3600"}))
     with pytest.raises(ThrottledError):
-        client.list_instances()
+        client.list_instance_views()

@@ -32,4 +32,4 @@ def test_no_more_calls_are_in_flight_than_submit_concurrency(concurrency: int) -
     assert report["counts"]["submitted"] == 450
     pages = sum(1 for exchange in seen["requests"] if exchange["route"] == "GET /instances")
     assert pages == 5  # the read phase had more work than slots: pages, jobs and tasks all at once
-    assert seen["peak_in_flight"] == concurrency
+    assert 1 <= seen["peak_in_flight"] <= concurrency  # the limit is the property; reaching it is timing

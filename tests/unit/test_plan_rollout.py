@@ -247,6 +247,10 @@ def test_not_found_ids_are_reported_once_across_targets() -> None:
     ghost = "0" * 32 + "in06"
     result = plan_of([snapshot([a]), snapshot([], target=other)], RunRequest(instance_ids=[a["id"], ghost]))
     assert reasons(result) == {ghost: "not_found"} and submitted(result) == ["a"]
+    (hold,) = result.holds
+    assert hold.target is None  # found in no target, it belongs to none (not to the first)
+    alone = plan_of([snapshot([a])], RunRequest(instance_ids=[ghost]))
+    assert alone.holds[0].target == snapshot([a]).target  # one target: the one it was looked for in
 
 
 def test_job_records_hold_running_jobs_and_those_ended_within_lookback() -> None:

@@ -80,7 +80,6 @@ class Settings:
     region_endpoints: dict[str, str]
     iam_endpoint_override: str | None
     secret_id: str | None
-    notify_url: str | None
     submit_concurrency: int
     deadline_margin_ms: int
     connect_timeout: float
@@ -253,20 +252,20 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     endpoint = environ.get(ENV_ENDPOINT) or None
     iam_endpoint = environ.get(ENV_IAM_ENDPOINT) or None
     notify_url = environ.get(ENV_NOTIFY_URL) or None
+    checked_notify_url = check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None
     return Settings(
         default_target=target,
         endpoint_override=check_url(ENV_ENDPOINT, endpoint) if endpoint else None,
         region_endpoints=_region_endpoints(environ),
         iam_endpoint_override=check_url(ENV_IAM_ENDPOINT, iam_endpoint) if iam_endpoint else None,
         secret_id=environ.get(ENV_SECRET_ID) or None,
-        notify_url=check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None,
         submit_concurrency=int(_number(environ, ENV_SUBMIT_CONCURRENCY, 2, 1, 16)),
         deadline_margin_ms=int(_number(environ, ENV_DEADLINE_MARGIN_MS, 20_000, 0, 600_000)),
         connect_timeout=_number(environ, ENV_CONNECT_TIMEOUT, 3.05, 0.1, 60),
         read_timeout=_number(environ, ENV_READ_TIMEOUT, 20, 0.1, 120),
         webhook_tolerance_seconds=int(_number(environ, ENV_WEBHOOK_TOLERANCE, 300, 1, 3600)),
         blackouts=_blackouts(environ),
-        channels=channel_configs(environ, check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None),
+        channels=channel_configs(environ, checked_notify_url),
         notify_failure_fails_run=_flag(environ, ENV_NOTIFY_FAILS_RUN),
         webhook_auth=_webhook_auth(environ),
         max_body_bytes=int(_number(environ, ENV_MAX_BODY_BYTES, 65_536, 1024, 1_048_576)),

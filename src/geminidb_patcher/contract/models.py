@@ -191,8 +191,9 @@ class Outcome(_Strict):
     instance_id: str
     instance_name: str | None = None
     engine: str | None = None
-    region: str
-    project_id: str
+    region: str | None
+    """``None`` only for ``not_found`` in a run over several targets: an ID found in none belongs to none."""
+    project_id: str | None
     outcome: OutcomeKind
     job_id: str | None = None
     error_code: str | None = None

@@ -244,10 +244,6 @@ class GeminiDBClient:
             return items, f"{len(items)} item(s) read of total_count {total}"
         return items, ""
 
-    def list_instances(self) -> list[dict[str, Any]]:
-        """Every instance in the project (ListInstances, all pages), as the API returns them."""
-        return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE)
-
     def list_instance_views(self) -> list[InstanceView]:
         """Every instance, parsed page by page into the fields planning needs (large fleets stay small)."""
         return self._paged("/instances", "instances", [], INSTANCE_PAGE_SIZE, InstanceView.from_api)

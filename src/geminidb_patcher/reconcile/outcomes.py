@@ -23,7 +23,7 @@ def _share_fields_set(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def outcome_for(target: Target, instance_id: str, instance: InstanceView | None, **fields: Any) -> Outcome:
+def outcome_for(target: Target | None, instance_id: str, instance: InstanceView | None, **fields: Any) -> Outcome:
     """The outcome of one instance of ``target``; ``instance`` is ``None`` when the API does not know it."""
     return _share_fields_set(
         Outcome(
@@ -32,8 +32,8 @@ def outcome_for(target: Target, instance_id: str, instance: InstanceView | None,
             engine=instance.engine if instance else None,
             version=instance.version or None if instance else None,
             maintenance_window=instance.maintenance_window or None if instance else None,
-            region=target.region,
-            project_id=target.project_id,
+            region=target.region if target else None,
+            project_id=target.project_id if target else None,
             **fields,
         )
     )

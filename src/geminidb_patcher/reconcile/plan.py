@@ -58,7 +58,8 @@ class Policy:
 class Hold(NamedTuple):
     """An instance in scope that is not submitted in this run, and why (a tuple: a plan makes one per instance)."""
 
-    target: Target
+    target: Target | None
+    """``None`` for an ID no target has, when the run looked in several."""
     instance_id: str
     instance: InstanceView | None
     outcome: Literal["skipped", "deferred"]
@@ -132,10 +133,9 @@ def _scope(snapshots: Sequence[FleetSnapshot], request: RunRequest) -> tuple[lis
                 seen.add(instance.id)
                 found.append(_Candidate(order, snapshot, instance, None))
     missing = [i for i in dict.fromkeys(request.instance_ids or ()) if i not in seen]
-    holds = [
-        Hold(snapshots[0].target, i, None, "skipped", "not_found", "No instance with this ID exists in any target.")
-        for i in missing
-    ]
+    where = snapshots[0].target if len(snapshots) == 1 else None  # looked for in several: it belongs to none
+    detail = "No instance with this ID exists in any target this run could read."
+    holds = [Hold(where, i, None, "skipped", "not_found", detail) for i in missing]
     return found, holds
 
 

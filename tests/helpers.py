@@ -22,6 +22,7 @@ from geminidb_local.environment import simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.contract.models import RunRequest, Target
+from geminidb_patcher.contract.reasons import reason_code
 from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.huawei.auth import AkSkAuth, Authenticator
 from geminidb_patcher.huawei.client import GeminiDBClient
@@ -148,8 +149,14 @@ def plan_of(
     return plan(group, request, Policy.resolve(request, trigger), now)  # type: ignore[arg-type]
 
 
-def reasons(result: object) -> dict[str, str]:
-    return {hold.instance.name if hold.instance else hold.instance_id: hold.reason for hold in result.holds}  # type: ignore[attr-defined]
+def reasons(result: Plan) -> dict[str, str]:
+    """name (or ID) → the reason code its outcome will carry (``status_frozen`` for the ``status`` row)."""
+    return {
+        hold.instance.name if hold.instance else hold.instance_id: reason_code(
+            hold.reason, hold.instance.status if hold.instance else ""
+        )
+        for hold in result.holds
+    }
 
 
 def submitted(result: object) -> list[str]:

@@ -17,11 +17,11 @@ from geminidb_local.simulator.receivers import check_slack
 from geminidb_patcher.contract.models import (
     MAX_TARGETS,
     MAX_WAVES,
-    WAITING_FOR,
     EngineCompliance,
     NextStep,
     RunReport,
 )
+from geminidb_patcher.contract.reasons import WAITING_FOR
 from geminidb_patcher.notify import dingtalk, feishu, slack, smn, teams, wecom
 from geminidb_patcher.notify.base import _vendor_reason, json_body
 from geminidb_patcher.notify.digest import (

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from geminidb_patcher.contract.models import RunRequest, Selector
 from geminidb_patcher.reconcile.snapshot import InstanceView
-from tests.helpers import instance_id, make_instance, plan_of, skipped, snapshot
+from tests.helpers import instance_id, make_instance, plan_of, reasons, skipped, snapshot
 
 
 def test_plan_skips_each_precheck_with_its_reason() -> None:
@@ -30,8 +30,7 @@ def test_plan_skips_each_precheck_with_its_reason() -> None:
     # WHEN planning explicit IDs, one of them unknown
     result = plan_of(snap, RunRequest(instance_ids=[i["id"] for i in fleet] + [missing], max_in_flight="100%"))
     # THEN each skip has its machine reason and a sentence
-    reasons = {skip.instance.name if skip.instance else skip.instance_id: skip.reason for skip in skipped(result)}
-    assert reasons == {
+    assert reasons(result) == {
         "mongo": "unsupported_engine",
         "abnormal": "status_abnormal",
         "running": "upgrade_running",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from geminidb_patcher.contract.reasons import WaitingFor, reason_of
 from geminidb_patcher.errors import RequestLimitError
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
@@ -199,11 +200,19 @@ class Outcome(_Strict):
     error_code: str | None = None
     error_message: str | None = None
     reason: str | None = None
+    """A code of the reasons table (``contract/reasons.py``); ``status`` reads ``status_<status>``."""
     detail: str | None = None
     wave: str | None = None
     next_window_at: datetime | None = None
     version: str | None = None
     maintenance_window: str | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _a_known_reason(cls, value: str | None) -> str | None:
+        if value is not None and reason_of(value) is None:
+            raise ValueError(f"{value!r} is not a reason of the table")
+        return value
 
 
 class TargetError(_Strict):
@@ -292,14 +301,6 @@ class EngineCompliance(_Strict):
     """``patch_available`` false: what the API says, which is "patching is not allowed", not "up to date"."""
     older_version: int = 0
     """No patch offered, yet on an older ``whole_version`` than another instance of the engine and major version."""
-
-
-WaitingFor = Literal[
-    "upgrading", "window", "blackout", "wave", "peer", "in_flight", "next_run", "error_budget", "no_window"
-]
-"""What instances that are behind and held back wait for, in the order a forecast lists them (``no_window``: no
-maintenance window, or none long enough for the upgrade)."""
-WAITING_FOR: tuple[WaitingFor, ...] = get_args(WaitingFor)
 
 
 class NextStep(_Strict):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from geminidb_patcher.contract.models import Outcome, Target
+from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.reconcile.budget import PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now
@@ -45,9 +46,9 @@ class ActSettings:
     deadline_margin_ms: int
 
 
-def _outcome(batch: Batch, index: int, **fields: Any) -> Outcome:
+def _outcome(batch: Batch, index: int, reason: Reason | None = None, **fields: Any) -> Outcome:
     wave = batch.waves[index] if index < len(batch.waves) else None
-    return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], wave=wave, **fields)
+    return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], reason, wave=wave, **fields)
 
 
 def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:
@@ -82,7 +83,7 @@ class Submitter:
         remaining_ms: Callable[[], int],
         on_batch: Callable[[BatchRecord], None],
         sleep: Callable[[float], None] = time.sleep,
-        hold: Callable[[Target], tuple[str, str] | None] | None = None,
+        hold: Callable[[Target], tuple[Reason, str] | None] | None = None,
     ) -> None:
         self._ports = ports
         self._hold = hold
@@ -138,7 +139,7 @@ class Submitter:
         self._budget.record(outcomes)
         return outcomes, raw
 
-    def _held(self, batch: Batch) -> tuple[str, str] | None:
+    def _held(self, batch: Batch) -> tuple[Reason, str] | None:
         """Why ``batch`` must not go out now, if it must not."""
         if self._budget.exhausted:
             return "error_budget_exhausted", "Not submitted: this run's errors exceeded max_errors."
@@ -202,6 +203,7 @@ class Submitter:
         outcomes = []
         for index, instance in enumerate(batch.instances):
             job = running.get(instance.id)
+            reason: Reason
             if job:
                 reason = "upgrade_running"
                 detail = f"Huawei refused the batch ({error.error_code}); upgrade job {job} is running for it."

@@ -6,20 +6,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from geminidb_patcher.contract.models import EngineCompliance
+from geminidb_patcher.contract.reasons import REASONS
 from geminidb_patcher.reconcile.plan import Hold
-from geminidb_patcher.reconcile.reasons import STATUS_PREFIX
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 
-NEEDS_AN_OPERATOR = frozenset(
-    {"unsupported_engine", "abnormal_node", "verify_failed", "last_upgrade_failed", "dr_role_unknown"}
-)
-"""Hold reasons this tool cannot wait out (with every ``status_…`` but none of the timing or rollout ones)."""
 UNKNOWN = "unknown"
-
-
-def needs_an_operator(reason: str) -> bool:
-    """Whether an instance held for ``reason`` stays behind until someone acts."""
-    return reason in NEEDS_AN_OPERATOR or reason.startswith(STATUS_PREFIX)
 
 
 def _version_key(version: str) -> tuple[str, tuple[int, ...]] | None:
@@ -47,7 +38,7 @@ def compliance(snapshots: Sequence[FleetSnapshot], holds: Iterable[Hold]) -> lis
     ``patch_available`` false means Huawei offers no patch now, not that the instance is up to date: one on an
     older full version than another instance of its engine and major version shows is counted behind too.
     """
-    stuck = {hold.instance_id for hold in holds if needs_an_operator(hold.reason)}
+    stuck = {hold.instance_id for hold in holds if REASONS[hold.reason].operator_must_act}
     outdated = older_versions(snapshots)
     found = []
     for snapshot in snapshots:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from geminidb_patcher.contract.models import SUPPORTED_ENGINES, Selector
-from geminidb_patcher.reconcile.reasons import SkipReason, status_reason
+from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, tag_filter
 from geminidb_patcher.reconcile.windows import (
     DailyWindow,
@@ -62,7 +62,7 @@ def verify_failed(instance: InstanceView, last_job: JobView | None, reverify_sin
 
 def pre_check(
     instance: InstanceView, snapshot: FleetSnapshot, last_job: JobView | None, reverify_since: datetime
-) -> tuple[str, str] | None:
+) -> tuple[Reason, str] | None:
     """The first state check ``instance`` fails, as ``(reason, sentence)``; ``None`` when its state allows a patch."""
     if instance.engine not in snapshot.patchable_engines:
         accepted = ", ".join(sorted(snapshot.patchable_engines)) or "none"
@@ -71,7 +71,7 @@ def pre_check(
             f"Engine '{instance.engine}' cannot be patched by the batch API here ({snapshot.site}: {accepted}).",
         )
     if instance.status != "normal":
-        return status_reason(instance.status), f"Status is '{instance.status}'; patching needs 'normal'."
+        return "status", f"Status is '{instance.status}'; patching needs 'normal'."
     if instance.abnormal_parts:
         return "abnormal_node", f"Not every node is healthy ({', '.join(instance.abnormal_parts)})."
     job = snapshot.running_upgrades.get(instance.id)
@@ -102,7 +102,7 @@ def pre_check(
     return None
 
 
-def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> tuple[SkipReason, str] | None:
+def failure_check(last_job: JobView | None, since: datetime, explicit: bool) -> tuple[Reason, str] | None:
     """An instance whose last upgrade failed is not retried by itself; naming it in ``instance_ids`` retries it."""
     if explicit or last_job is None or last_job.status != "Failed":
         return None
@@ -123,7 +123,7 @@ class PeerState:
     upgrading: bool
 
 
-def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[SkipReason, str] | None:
+def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[Reason, str] | None:
     """One side at a time: of a dual-active pair, the side with the lower ID goes first, the other waits."""
     peer_id = instance.dr_peer_id
     if instance.pair != "dual_active" or instance.id < peer_id:
@@ -145,7 +145,7 @@ def dual_active_check(instance: InstanceView, peers: Mapping[str, PeerState]) ->
     return None
 
 
-def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[SkipReason, str] | None:
+def dr_check(instance: InstanceView, peers: Mapping[str, PeerState]) -> tuple[Reason, str] | None:
     """Standby first: a DR primary waits until its standby is patched and idle."""
     if instance.pair == "dual_active":
         return dual_active_check(instance, peers)

@@ -6,24 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from geminidb_patcher.contract.models import WAITING_FOR, NextStep, Outcome, WaitingFor, WaveStatus
+from geminidb_patcher.contract.models import NextStep, Outcome, WaveStatus
+from geminidb_patcher.contract.reasons import REASONS, WAITING_FOR, WaitingFor, reason_of
 from geminidb_patcher.reconcile.plan import Plan
 
-WAITS: dict[str, WaitingFor] = {
-    "upgrade_running": "upgrading",
-    "upgrade_scheduled": "upgrading",
-    "outside_maintenance_window": "window",
-    "window_too_short": "window",
-    "blackout": "blackout",
-    "wave_not_ready": "wave",
-    "waiting_for_dr_standby": "peer",
-    "waiting_for_dual_active_peer": "peer",
-    "max_in_flight": "in_flight",
-    "deadline": "next_run",
-    "busy": "next_run",
-    "error_budget_exhausted": "error_budget",
-    "no_maintenance_window": "no_window",
-}
 """Hold reasons that time or the rollout clears, and what each waits for; the others need an operator."""
 A_DAY = timedelta(hours=24)
 
@@ -40,7 +26,7 @@ def _waits(plan: Plan, acted: Iterable[Outcome]) -> list[_Waiting]:
     statuses: dict[str, WaveStatus] = {status.name: status for status in plan.rollout.waves}
     found = []
     for hold in plan.holds:
-        waiting_for = WAITS.get(hold.reason)
+        waiting_for = REASONS[hold.reason].waits_for
         if waiting_for is None or hold.instance is None or not hold.instance.patch_available:
             continue
         at, wave = hold.next_opening, None
@@ -50,8 +36,10 @@ def _waits(plan: Plan, acted: Iterable[Outcome]) -> list[_Waiting]:
             wave = statuses[hold.wave].waits_for
         found.append(_Waiting(waiting_for, at, wave))
     for outcome in acted:  # deferred while acting: every batched instance is behind
-        if outcome.outcome == "deferred" and outcome.reason in WAITS:
-            found.append(_Waiting(WAITS[outcome.reason], None, None))
+        reason = reason_of(outcome.reason)
+        waits_for = REASONS[reason].waits_for if reason else None
+        if outcome.outcome == "deferred" and waits_for is not None:
+            found.append(_Waiting(waits_for, None, None))
     return found
 
 

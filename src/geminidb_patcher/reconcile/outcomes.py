@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geminidb_patcher.contract.models import Outcome, Target
+from geminidb_patcher.contract.reasons import Reason, reason_code
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.reconcile.snapshot import InstanceView
 
@@ -23,8 +24,13 @@ def _share_fields_set(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def outcome_for(target: Target | None, instance_id: str, instance: InstanceView | None, **fields: Any) -> Outcome:
-    """The outcome of one instance of ``target``; ``instance`` is ``None`` when the API does not know it."""
+def outcome_for(
+    target: Target | None, instance_id: str, instance: InstanceView | None, reason: Reason | None = None, **fields: Any
+) -> Outcome:
+    """The outcome of one instance of ``target``; ``instance`` is ``None`` when the API does not know it.
+
+    ``reason`` is a row of the reasons table; the outcome carries its code (``status_<status>`` for ``status``).
+    """
     return _share_fields_set(
         Outcome(
             instance_id=instance_id,
@@ -32,6 +38,7 @@ def outcome_for(target: Target | None, instance_id: str, instance: InstanceView 
             engine=instance.engine if instance else None,
             version=instance.version or None if instance else None,
             maintenance_window=instance.maintenance_window or None if instance else None,
+            reason=reason_code(reason, instance.status if instance else "") if reason else None,
             region=target.region if target else None,
             project_id=target.project_id if target else None,
             **fields,

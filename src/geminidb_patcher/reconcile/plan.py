@@ -18,6 +18,7 @@ from geminidb_patcher.contract.models import (
     Trigger,
     WaveStatus,
 )
+from geminidb_patcher.contract.reasons import REASONS, Reason
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.eligibility import (
     PeerState,
@@ -62,11 +63,15 @@ class Hold(NamedTuple):
     """``None`` for an ID no target has, when the run looked in several."""
     instance_id: str
     instance: InstanceView | None
-    outcome: Literal["skipped", "deferred"]
-    reason: str
+    reason: Reason
     detail: str
     wave: str | None = None
     next_opening: datetime | None = None
+
+    @property
+    def outcome(self) -> Literal["skipped", "deferred"]:
+        """``skipped`` or ``deferred``, as the reasons table says."""
+        return REASONS[self.reason].outcome
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,8 @@ class _Candidate(NamedTuple):
     wave: int | None
     wave_name: str | None = None
 
-    def hold(
-        self, outcome: Literal["skipped", "deferred"], reason: str, detail: str, next_opening: datetime | None = None
-    ) -> Hold:
-        return Hold(
-            self.snapshot.target, self.instance.id, self.instance, outcome, reason, detail, self.wave_name, next_opening
-        )
+    def hold(self, reason: Reason, detail: str, next_opening: datetime | None = None) -> Hold:
+        return Hold(self.snapshot.target, self.instance.id, self.instance, reason, detail, self.wave_name, next_opening)
 
 
 def plan_id(batches: Sequence[Batch]) -> str:
@@ -135,7 +136,7 @@ def _scope(snapshots: Sequence[FleetSnapshot], request: RunRequest) -> tuple[lis
     missing = [i for i in dict.fromkeys(request.instance_ids or ()) if i not in seen]
     where = snapshots[0].target if len(snapshots) == 1 else None  # looked for in several: it belongs to none
     detail = "No instance with this ID exists in any target this run could read."
-    holds = [Hold(where, i, None, "skipped", "not_found", detail) for i in missing]
+    holds = [Hold(where, i, None, "not_found", detail) for i in missing]
     return found, holds
 
 
@@ -222,7 +223,7 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         for candidate in candidates:
             index = wave_of(waves, candidate.instance, candidate.snapshot)
             if index is None:
-                holds.append(candidate.hold("skipped", "not_in_any_wave", "No wave's selector matches this instance."))
+                holds.append(candidate.hold("not_in_any_wave", "No wave's selector matches this instance."))
             else:
                 placed.append(
                     _Candidate(candidate.order, candidate.snapshot, candidate.instance, index, wave_names[index])
@@ -251,14 +252,14 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
             or dr_check(instance, peers)
         )
         if failed is not None:
-            holds.append(candidate.hold("skipped", *failed))
+            holds.append(candidate.hold(*failed))
             continue
         key = (instance.maintenance_window if own_windows else "", estimated_duration(instance))
         if key not in timings:  # fleets share a few windows and node counts: judge each pair once
             timings[key] = timing_check(instance, policy.window, policy.blackouts, now)
         timing = timings[key]
         if timing is not None:
-            holds.append(candidate.hold("skipped", timing.reason, timing.detail, timing.next_opening))
+            holds.append(candidate.hold(timing.reason, timing.detail, timing.next_opening))
             continue
         eligible.append(candidate)
 
@@ -277,16 +278,16 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     for candidate in eligible:
         if candidate.wave is not None and not statuses[candidate.wave].ready:
             status = statuses[candidate.wave]
-            holds.append(candidate.hold("deferred", "wave_not_ready", status.detail, status.opens_at))
+            holds.append(candidate.hold("wave_not_ready", status.detail, status.opens_at))
         elif exhausted:
             detail = f"{errors} error(s) exceed max_errors {max_errors}; nothing is submitted until an operator acts."
-            holds.append(candidate.hold("deferred", "error_budget_exhausted", detail))
+            holds.append(candidate.hold("error_budget_exhausted", detail))
         elif len(chosen) >= slots:
             detail = (
                 f"{in_flight + len(chosen)} upgrade(s) would be in flight; max_in_flight is {max_in_flight} "
                 "(raise it to submit more at once)."
             )
-            holds.append(candidate.hold("deferred", "max_in_flight", detail))
+            holds.append(candidate.hold("max_in_flight", detail))
         else:
             chosen.append(candidate)
     batches = _batches(chosen)

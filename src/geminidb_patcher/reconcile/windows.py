@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from geminidb_patcher.contract.models import Blackout, ExplicitWindow
-from geminidb_patcher.reconcile.reasons import SkipReason
+from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.reconcile.snapshot import InstanceView
 
 _HHMM_RANGE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -117,7 +117,7 @@ def explicit_window(spec: ExplicitWindow) -> DailyWindow:
 class WindowVerdict:
     """Why an upgrade may not start now, and when it next could."""
 
-    reason: SkipReason
+    reason: Reason
     detail: str
     next_opening: datetime | None
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.errors import UpstreamError
 
 DEFAULT_TERM_SECONDS = 120.0
@@ -159,7 +160,7 @@ class RunLeases:
         """Targets another run holds, with that run."""
         return {target: state.busy for target, state in self._states.items() if state.busy is not None}
 
-    def hold_reason(self, target: Target) -> tuple[str, str] | None:
+    def hold_reason(self, target: Target) -> tuple[Reason, str] | None:
         """Why nothing may be submitted to ``target`` now, if so; renews the lease when half its term has passed."""
         with self._lock:
             state = self._states.get(target)

@@ -21,8 +21,8 @@ import requests
 from geminidb_local.environment import simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.contract.models import RunRequest, Target
 from geminidb_patcher.contract.reasons import reason_code
+from geminidb_patcher.contract.request import RunRequest, Target
 from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.huawei.auth import AkSkAuth, Authenticator
 from geminidb_patcher.huawei.client import GeminiDBClient

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from geminidb_patcher.contract.models import OUTCOME_KINDS, JobRecord, Outcome, Rollout, RunReport, Target, TargetError
+from geminidb_patcher.contract.report import OUTCOME_KINDS, JobRecord, Outcome, Rollout, RunReport, TargetError
+from geminidb_patcher.contract.request import Target
 
 TARGET = Target(region="ap-southeast-1", project_id="0123456789abcdef0123456789abcdef")
 STARTED = datetime(2026, 11, 27, 2, 5, tzinfo=UTC)

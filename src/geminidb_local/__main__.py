@@ -26,8 +26,9 @@ from geminidb_local.environment import (
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, is_http_event, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
-from geminidb_patcher.contract.models import FLEET, EngineCompliance, NextStep
+from geminidb_patcher.contract.report import EngineCompliance, NextStep
 from geminidb_patcher.contract.signatures import sign_headers
+from geminidb_patcher.contract.tally import FLEET
 from geminidb_patcher.errors import InvalidRunRequestError
 from geminidb_patcher.notify.digest import compliance_line, forecast_line
 

@@ -15,7 +15,9 @@ import statistics
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from geminidb_patcher.contract.models import FLEET, EngineCompliance, RunRequest
+from geminidb_patcher.contract.report import EngineCompliance
+from geminidb_patcher.contract.request import RunRequest
+from geminidb_patcher.contract.tally import FLEET
 from geminidb_patcher.notify.digest import compliance_line, forecast_line
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast

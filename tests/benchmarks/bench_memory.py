@@ -36,7 +36,7 @@ if variant == "full":
     counts = report["counts"]
 else:
     from datetime import UTC, datetime
-    from geminidb_patcher.contract.models import RunRequest
+    from geminidb_patcher.contract.request import RunRequest
     from geminidb_patcher.reconcile.act import ActSettings, Submitter
     from geminidb_patcher.reconcile.budget import ErrorBudget
     from geminidb_patcher.reconcile.observe import observe

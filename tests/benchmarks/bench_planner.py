@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from geminidb_patcher.contract.models import RunRequest, Target
+from geminidb_patcher.contract.request import RunRequest, Target
 from geminidb_patcher.reconcile.plan import Policy, plan
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView
 

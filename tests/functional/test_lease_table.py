@@ -11,7 +11,7 @@ import requests
 from geminidb_patcher.aws.dynamodb import DynamoDB
 from geminidb_patcher.aws.lease_table import DynamoLeaseStore
 from geminidb_patcher.aws.sigv4 import AwsCredentials
-from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.run.lease import Holder, LeasePolicy, LeaseUnavailableError, RunLeases, lease_key
 from geminidb_patcher.transport import Deadline
 from tests.helpers import lease_table

@@ -17,7 +17,7 @@ from geminidb_local.lambda_shim import LocalContext, make_handler
 from geminidb_local.simulator import Fault, Simulator, demo_fleet
 from geminidb_local.simulator.fleet import instance_id
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import InvalidRunRequestError
 from geminidb_patcher.huawei.client import GeminiDBClient
 from geminidb_patcher.huawei.permissions import permission_for

@@ -20,7 +20,7 @@ from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_ev
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import current_window, instance_id
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import RunRequest
+from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.errors import PlanChangedError
 from geminidb_patcher.run.patcher import RunContext

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from geminidb_patcher.contract.models import Outcome, Target
+from geminidb_patcher.contract.report import Outcome
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.reconcile.act import ActSettings, Submitter
 from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error
 from geminidb_patcher.reconcile.plan import Batch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geminidb_patcher.contract.models import Outcome, Rollout
+from geminidb_patcher.contract.report import Outcome, Rollout
 from geminidb_patcher.reconcile.budget import ErrorBudget, counts_as_error, resolve_limit, settle
 
 

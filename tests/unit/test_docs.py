@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from geminidb_local.simulator.fleet import DEFAULT_PROJECT_ID, DEFAULT_REGION, DEMO_AK, DEMO_SK, load_fleet
-from geminidb_patcher.contract.models import MAX_INSTANCE_IDS, RunRequest
+from geminidb_patcher.contract.request import MAX_INSTANCE_IDS, RunRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

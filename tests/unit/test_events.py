@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from geminidb_local.lambda_shim import is_http_event
-from geminidb_patcher.contract.models import RunRequest
+from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.entrypoints.events import parse_direct
 from geminidb_patcher.errors import InvalidRunRequestError
 from tests.helpers import EVENTS, load_event

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from geminidb_patcher.contract.models import ExplicitWindow, NextStep, Outcome, RunRequest, Selector, Wave
+from geminidb_patcher.contract.report import NextStep, Outcome
+from geminidb_patcher.contract.request import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.notify.digest import build_digest, forecast_line
 from geminidb_patcher.reconcile.forecast import forecast
 from tests.helpers import NOW, TARGET, job, make_instance, plan_of, snapshot

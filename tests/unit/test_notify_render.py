@@ -14,14 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geminidb_local.simulator.receivers import check_slack
-from geminidb_patcher.contract.models import (
-    MAX_TARGETS,
-    MAX_WAVES,
-    EngineCompliance,
-    NextStep,
-    RunReport,
-)
 from geminidb_patcher.contract.reasons import WAITING_FOR
+from geminidb_patcher.contract.report import EngineCompliance, NextStep, RunReport
+from geminidb_patcher.contract.request import MAX_TARGETS, MAX_WAVES
 from geminidb_patcher.notify import dingtalk, feishu, slack, smn, teams, wecom
 from geminidb_patcher.notify.base import _vendor_reason, json_body
 from geminidb_patcher.notify.digest import (

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from geminidb_patcher.contract.models import RunRequest
+from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.reconcile.observe import observe
 from geminidb_patcher.reconcile.ports import UpgradeResult

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geminidb_patcher.contract.models import RunRequest, Selector
+from geminidb_patcher.contract.request import RunRequest, Selector
 from geminidb_patcher.reconcile.snapshot import InstanceView
 from tests.helpers import instance_id, make_instance, plan_of, reasons, skipped, snapshot
 

@@ -7,8 +7,8 @@ from datetime import time, timedelta
 
 import pytest
 
-from geminidb_patcher.contract.models import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.contract.reasons import reason_code, reason_of
+from geminidb_patcher.contract.request import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.reconcile.plan import plan
 from geminidb_patcher.reconcile.snapshot import tag_filter
 from tests.helpers import NOW, dr_pair, job, make_instance, plan_of, snapshot

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from geminidb_patcher.contract.models import RunRequest, Selector, Target, Wave
+from geminidb_patcher.contract.request import RunRequest, Selector, Target, Wave
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.plan import plan_id
 from geminidb_patcher.reconcile.snapshot import tag_filter

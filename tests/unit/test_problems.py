@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from geminidb_patcher.contract.models import RunRequest
 from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.request import RunRequest
 
 
 def problems(body: dict[str, Any]) -> list[dict[str, str]]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from geminidb_patcher.contract.models import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome, RunRequest
+from geminidb_patcher.contract.report import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome
+from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.run.publish import Publisher

@@ -11,7 +11,8 @@ from typing import Any
 
 from tools.cfn_yaml import load_template
 
-from geminidb_patcher.contract.models import FLEET, SUPPORTED_ENGINES
+from geminidb_patcher.contract.request import SUPPORTED_ENGINES
+from geminidb_patcher.contract.tally import FLEET
 from geminidb_patcher.telemetry import NAMESPACE, SERVICE, record_compliance, record_target_compliance
 from tests.helpers import dashboard_widgets, emitted_series
 
@@ -117,7 +118,7 @@ def test_the_scheduler_role_trusts_only_this_accounts_schedules_and_may_only_inv
 
 
 def test_the_lease_table_expires_its_items_and_each_function_may_only_write_its_own_keys() -> None:
-    from geminidb_patcher.contract.models import Target
+    from geminidb_patcher.contract.request import Target
     from geminidb_patcher.entrypoints.webhook import shared_id_key
     from geminidb_patcher.run.lease import lease_key
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from geminidb_patcher.contract.models import Blackout, ExplicitWindow, RunRequest
+from geminidb_patcher.contract.request import Blackout, ExplicitWindow, RunRequest
 from geminidb_patcher.reconcile.plan import Policy
 from geminidb_patcher.reconcile.windows import (
     check_blackouts,

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher.aws.dynamodb import dynamodb_endpoint
-from geminidb_patcher.contract.models import (
+from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.request import (
     MAX_BLACKOUTS,
     MAX_INSTANCE_IDS,
     MAX_TARGETS,
@@ -19,7 +20,6 @@ from geminidb_patcher.contract.models import (
     Blackout,
     Target,
 )
-from geminidb_patcher.contract.problems import describe_problems
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.ids import check_project_id, check_region
 from geminidb_patcher.notify.config import ChannelConfig, ChannelConfigError, parse_channels

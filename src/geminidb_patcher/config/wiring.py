@@ -19,7 +19,7 @@ from geminidb_patcher.aws.lease_table import DynamoLeaseStore
 from geminidb_patcher.aws.sigv4 import AwsCredentials
 from geminidb_patcher.config.secrets import EnvironmentSecrets, ExtensionSecrets, SecretSource
 from geminidb_patcher.config.settings import Settings, load_settings
-from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.contract.secret_values import SecretValues
 from geminidb_patcher.errors import ConfigError, ConfigurationError
 from geminidb_patcher.huawei.auth import (

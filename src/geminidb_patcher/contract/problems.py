@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from geminidb_patcher.contract.models import TAG_KEY_PATTERN, TAG_VALUE_PATTERN
+from geminidb_patcher.contract.request import TAG_KEY_PATTERN, TAG_VALUE_PATTERN
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
 UNION_FIELDS: Mapping[str, str] = {

@@ -23,16 +23,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from geminidb_patcher import __version__
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import (
-    FLEET,
-    MAX_JOB_HISTORY,
-    RunReport,
-    RunRequest,
-    compliance_totals,
-    current_share,
-)
 from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.report import RunReport
+from geminidb_patcher.contract.request import MAX_JOB_HISTORY, RunRequest
 from geminidb_patcher.contract.signatures import is_webhook_secret, sign_headers
+from geminidb_patcher.contract.tally import FLEET, compliance_totals, current_share
 from geminidb_patcher.errors import (
     EXIT_ABORTED,
     EXIT_BUSY,

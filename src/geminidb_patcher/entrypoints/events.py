@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import RunRequest, Trigger, TriggerSource
 from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.report import TriggerSource
+from geminidb_patcher.contract.request import RunRequest, Trigger
 from geminidb_patcher.errors import InvalidRunRequestError, RequestLimitError
 from geminidb_patcher.run.patcher import LambdaContext, RunContext
 from geminidb_patcher.telemetry import logger

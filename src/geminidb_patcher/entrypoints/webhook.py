@@ -18,8 +18,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from geminidb_patcher import __version__
 from geminidb_patcher.config.wiring import Wiring
-from geminidb_patcher.contract.models import RunReport, RunRequest
 from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.report import RunReport
+from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.contract.signatures import WebhookAuthError, verify
 from geminidb_patcher.errors import ANSWERS, PatcherError, UnauthorizedError, answer_for
 from geminidb_patcher.run.lease import LeaseStore, LeaseUnavailableError

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import requests
 
 from geminidb_patcher import __version__
-from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.notify.digest import Digest, NotifyOn
 from geminidb_patcher.retry import (

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
-from geminidb_patcher.contract.models import ChannelName
+from geminidb_patcher.contract.request import ChannelName
 from geminidb_patcher.errors import ConfigError
 from geminidb_patcher.notify.digest import NotifyOn
 

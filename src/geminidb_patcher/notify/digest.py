@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from geminidb_patcher.contract.models import EngineCompliance, NextStep, Outcome, RunReport, compliance_totals
+from geminidb_patcher.contract.report import EngineCompliance, NextStep, Outcome, RunReport
+from geminidb_patcher.contract.tally import compliance_totals
 
 Severity = Literal["ok", "warning", "failure"]
 NotifyOn = Literal["always", "changes", "failures"]

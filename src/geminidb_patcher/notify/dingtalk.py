@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
-from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.notify.base import SignedChannel, json_body, json_code_check
 from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.errors import NotificationsFailedError
 from geminidb_patcher.notify.base import Channel, NotificationError
 from geminidb_patcher.notify.digest import build_digest, worth_sending

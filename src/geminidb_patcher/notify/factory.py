@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.contract.secret_values import SecretValues
 from geminidb_patcher.contract.signatures import is_webhook_secret
 from geminidb_patcher.errors import ConfigError

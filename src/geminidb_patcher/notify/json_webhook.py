@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.contract.signatures import sign_headers
 from geminidb_patcher.notify.base import SignedChannel
 from geminidb_patcher.notify.digest import Digest, NotifyOn

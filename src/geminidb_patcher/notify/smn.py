@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from geminidb_patcher.contract.models import RunReport
+from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.huawei.auth import Authenticator
 from geminidb_patcher.huawei.errors import DeadlineError, HuaweiError
 from geminidb_patcher.huawei.http import JsonHttp

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geminidb_patcher.contract.models import Outcome, Target
 from geminidb_patcher.contract.reasons import Reason
+from geminidb_patcher.contract.report import Outcome
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.reconcile.budget import PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now

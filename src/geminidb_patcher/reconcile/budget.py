@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from geminidb_patcher.contract.models import Limit, Outcome, Rollout
+from geminidb_patcher.contract.report import Outcome, Rollout
+from geminidb_patcher.contract.request import Limit
 from geminidb_patcher.reconcile.ports import STATE_REFUSAL_CODES
 
 UNCOUNTED_REJECTIONS = STATE_REFUSAL_CODES | {"DBS.280236"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from geminidb_patcher.contract.models import EngineCompliance
 from geminidb_patcher.contract.reasons import REASONS
+from geminidb_patcher.contract.report import EngineCompliance
 from geminidb_patcher.reconcile.plan import Hold
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from geminidb_patcher.contract.models import SUPPORTED_ENGINES, Selector
 from geminidb_patcher.contract.reasons import Reason
+from geminidb_patcher.contract.request import SUPPORTED_ENGINES, Selector
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView, tag_filter
 from geminidb_patcher.reconcile.windows import (
     DailyWindow,

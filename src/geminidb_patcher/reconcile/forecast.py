@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from geminidb_patcher.contract.models import NextStep, Outcome, WaveStatus
 from geminidb_patcher.contract.reasons import REASONS, WAITING_FOR, WaitingFor, reason_of
+from geminidb_patcher.contract.report import NextStep, Outcome, WaveStatus
 from geminidb_patcher.reconcile.plan import Plan
 
 """Hold reasons that time or the rollout clears, and what each waits for; the others need an operator."""

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from geminidb_patcher.contract.models import MAX_JOB_HISTORY, SUPPORTED_ENGINES, RunRequest, Selector, Target
+from geminidb_patcher.contract.request import MAX_JOB_HISTORY, SUPPORTED_ENGINES, RunRequest, Selector, Target
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from geminidb_patcher.contract.models import Outcome, Target
 from geminidb_patcher.contract.reasons import Reason, reason_code
+from geminidb_patcher.contract.report import Outcome
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.reconcile.snapshot import InstanceView
 

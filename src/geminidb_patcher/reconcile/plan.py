@@ -9,16 +9,9 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Literal, NamedTuple
 
-from geminidb_patcher.contract.models import (
-    Blackout,
-    JobRecord,
-    Rollout,
-    RunRequest,
-    Target,
-    Trigger,
-    WaveStatus,
-)
 from geminidb_patcher.contract.reasons import REASONS, Reason
+from geminidb_patcher.contract.report import JobRecord, Rollout, WaveStatus
+from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.eligibility import (
     PeerState,

@@ -10,7 +10,7 @@ from datetime import datetime
 from sys import intern
 from typing import Any, Literal
 
-from geminidb_patcher.contract.models import SUPPORTED_ENGINES, Target
+from geminidb_patcher.contract.request import SUPPORTED_ENGINES, Target
 
 DrRole = Literal["primary", "standby", "unknown", ""]
 PairKind = Literal["dr", "dual_active", ""]

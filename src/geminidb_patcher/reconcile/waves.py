@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from geminidb_patcher.contract.models import SUPPORTED_ENGINES, Wave, WaveStatus
+from geminidb_patcher.contract.report import WaveStatus
+from geminidb_patcher.contract.request import SUPPORTED_ENGINES, Wave
 from geminidb_patcher.reconcile.eligibility import selects, verify_failed
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, JobView
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from geminidb_patcher.contract.models import Blackout, ExplicitWindow
 from geminidb_patcher.contract.reasons import Reason
+from geminidb_patcher.contract.request import Blackout, ExplicitWindow
 from geminidb_patcher.reconcile.snapshot import InstanceView
 
 _HHMM_RANGE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")

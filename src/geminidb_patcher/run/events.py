@@ -8,7 +8,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from geminidb_patcher.contract.models import Target
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.reconcile.act import BatchRecord
 from geminidb_patcher.run.lease import Holder

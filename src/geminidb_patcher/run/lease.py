@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from geminidb_patcher.contract.models import Target
 from geminidb_patcher.contract.reasons import Reason
+from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import UpstreamError
 
 DEFAULT_TERM_SECONDS = 120.0

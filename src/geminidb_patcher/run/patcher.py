@@ -10,17 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from geminidb_patcher.contract.models import (
-    Blackout,
-    Outcome,
-    RunReport,
-    RunRequest,
-    Target,
-    TargetError,
-    Trigger,
-    TriggerSource,
-    enforce_limits,
-)
+from geminidb_patcher.contract.report import Outcome, RunReport, TargetError, TriggerSource
+from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger, enforce_limits
 from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, Submitter

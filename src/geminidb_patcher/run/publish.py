@@ -8,13 +8,9 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from geminidb_patcher.contract.models import (
-    EngineCompliance,
-    RunReport,
-    RunRequest,
-    compliance_totals,
-    current_share,
-)
+from geminidb_patcher.contract.report import EngineCompliance, RunReport
+from geminidb_patcher.contract.request import RunRequest
+from geminidb_patcher.contract.tally import compliance_totals, current_share
 from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.telemetry import count_with_dimensions, record_compliance, record_target_compliance
 

@@ -8,18 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from geminidb_patcher.contract.models import (
+from geminidb_patcher.contract.report import (
     OUTCOME_KINDS,
     EngineCompliance,
     NextStep,
     Outcome,
     RunReport,
-    RunRequest,
-    Target,
     TargetError,
-    Trigger,
     TriggerSource,
 )
+from geminidb_patcher.contract.request import RunRequest, Target, Trigger
 from geminidb_patcher.errors import InternalError
 from geminidb_patcher.reconcile.budget import settle
 from geminidb_patcher.reconcile.plan import Plan

@@ -23,7 +23,7 @@ import pytest
 from geminidb_local.environment import new_webhook_secret
 from geminidb_local.lambda_shim import LocalContext, signed_run_event
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.entrypoints.cli import main
+from geminidb_patcher.entrypoints.cli.main import main
 from geminidb_patcher.errors import EXIT_BUSY, EXIT_OK
 from tests.helpers import LEASE_CREDENTIALS, environment_for, handler_on, lease_table, make_instance
 

@@ -21,14 +21,14 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.entrypoints.cli import (
+from geminidb_patcher.entrypoints.cli.main import main
+from geminidb_patcher.errors import (
     EXIT_ABORTED,
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_PLAN_CHANGED,
     EXIT_PROBLEMS,
     EXIT_USAGE,
-    main,
 )
 from tests.helpers import fleet_document, make_instance
 

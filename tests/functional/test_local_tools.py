@@ -22,7 +22,7 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
-from geminidb_patcher.entrypoints.cli import main as cli_main
+from geminidb_patcher.entrypoints.cli.main import main as cli_main
 from tests.helpers import EVENTS, fleet_document
 
 SECRET = new_webhook_secret()

@@ -13,7 +13,7 @@ import pytest
 from geminidb_local.environment import channel_environment, new_webhook_secret, simulator_environment
 from geminidb_local.lambda_shim import LocalContext, make_handler, signed_run_event
 from geminidb_local.simulator import Fault, Simulator
-from geminidb_patcher.entrypoints.cli import main
+from geminidb_patcher.entrypoints.cli.main import main
 from tests.helpers import make_instance
 
 SECRET = new_webhook_secret()

@@ -113,3 +113,22 @@ def test_an_unpadded_secret_signs_as_its_padded_form_and_an_empty_one_is_refused
     assert sign_headers("whsec_YWJjZA", "msg_p", NOW, BODY) == sign_headers("whsec_YWJjZA==", "msg_p", NOW, BODY)
     with pytest.raises(ValueError, match="key bytes"):
         sign_headers("whsec_", "msg_p", NOW, BODY)
+
+
+def test_the_simulators_receiver_checks_signatures_as_the_reference_library_makes_them() -> None:
+    """The receiver is the specification's rule written apart from ours: the reference library is its oracle."""
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    from geminidb_local.simulator.receivers import standard_webhook_signed
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    moment = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    body = b'{"run_id": "r-1"}'
+    signature = Webhook(secret).sign("msg_1", moment, body.decode())
+    headers = {"Webhook-Id": "msg_1", "Webhook-Timestamp": str(int(moment.timestamp())), "Webhook-Signature": signature}
+    now = moment.timestamp()
+    assert standard_webhook_signed(secret, headers, body, now, 300)
+    assert not standard_webhook_signed(secret, headers, body + b" ", now, 300)
+    assert not standard_webhook_signed(secret, headers, body, now + 301, 300)

@@ -88,7 +88,8 @@ def build_artifact(uv: list[str], target: Path) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    shutil.copytree(ROOT / "src" / "geminidb_patcher", target / "geminidb_patcher", dirs_exist_ok=True)
+    shutil.rmtree(target / "geminidb_patcher", ignore_errors=True)  # a module moved or removed must not linger
+    shutil.copytree(ROOT / "src" / "geminidb_patcher", target / "geminidb_patcher")
     for cache in list(target.rglob("__pycache__")):
         shutil.rmtree(cache)
     python313 = _python313()

@@ -45,7 +45,8 @@ def test_the_artifact_holds_the_function_and_its_runtime_dependencies() -> None:
     names = top_level()
     assert names >= RUNTIME, f"missing: {RUNTIME - names}"
     assert not [name for name in names if name.startswith(FORBIDDEN)], names
-    assert (ARTIFACT / "geminidb_patcher" / "handler.py").is_file()
+    assert (ARTIFACT / "geminidb_patcher" / "entrypoints" / "handler.py").is_file()
+    assert not (ARTIFACT / "geminidb_patcher" / "handler.py").exists()  # nothing of an earlier layout lingers
 
 
 def test_no_console_scripts_with_the_build_machines_shebangs_nor_uvs_lock_are_shipped() -> None:

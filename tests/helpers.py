@@ -22,7 +22,7 @@ from geminidb_local.environment import simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Simulator
 from geminidb_patcher.contract.reasons import reason_code
-from geminidb_patcher.contract.request import RunRequest, Target
+from geminidb_patcher.contract.request import RunRequest, Selector, Target, Wave
 from geminidb_patcher.entrypoints.handler import Handler
 from geminidb_patcher.huawei.auth import AkSkAuth, Authenticator
 from geminidb_patcher.huawei.client import GeminiDBClient
@@ -147,6 +147,20 @@ def plan_of(
     request = request or RunRequest(max_in_flight="100%")
     group = snapshots if isinstance(snapshots, list) else [snapshots]
     return plan(group, request, Policy.resolve(request, trigger), now)  # type: ignore[arg-type]
+
+
+def waves_request(**extra: object) -> RunRequest:
+    """A request in two waves, ``canary`` (names ending ``canary``) then ``rest``, an hour's bake between them."""
+    return RunRequest(
+        max_in_flight="100%",
+        max_errors=5,
+        bake=timedelta(hours=1),
+        waves=[
+            Wave(name="canary", selector=Selector(name="*canary")),
+            Wave(name="rest", selector=Selector(engines=["cassandra", "redis"])),
+        ],
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def reasons(result: Plan) -> dict[str, str]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from geminidb_patcher.contract.reasons import DEFER_REASONS, REASONS, SKIP_REASONS, reason_code, reason_of
 from geminidb_patcher.contract.report import Outcome
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
 
 
 def without_parentheses(text: str) -> str:

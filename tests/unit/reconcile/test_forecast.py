@@ -9,9 +9,8 @@ from geminidb_patcher.contract.report import NextStep, Outcome
 from geminidb_patcher.contract.request import ExplicitWindow, RunRequest, Selector, Wave
 from geminidb_patcher.notify.digest import build_digest, forecast_line
 from geminidb_patcher.reconcile.forecast import forecast
-from tests.helpers import NOW, TARGET, job, make_instance, plan_of, snapshot
+from tests.helpers import NOW, TARGET, job, make_instance, plan_of, snapshot, waves_request
 from tests.reports import small_run
-from tests.unit.test_plan_rollout import waves_request
 
 
 def _by_kind(steps: list[NextStep]) -> dict[str, NextStep]:

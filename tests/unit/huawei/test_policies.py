@@ -10,7 +10,7 @@ import pytest
 
 from geminidb_patcher.huawei.permissions import CALL_PERMISSIONS, SMN_PUBLISH, permission_for
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def policy(kind: str) -> dict[str, object]:

@@ -33,7 +33,7 @@ from geminidb_patcher.notify.digest import (
 from geminidb_patcher.notify.layout import share_budget
 from tests.reports import failing_run, large_run, report, small_run
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 RUNS: dict[str, Callable[[], RunReport]] = {"small": small_run, "failing": failing_run, "large": large_run}
 RENDERERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "slack": slack.render,

@@ -7,11 +7,22 @@ from datetime import timedelta
 
 import pytest
 
-from geminidb_patcher.contract.request import RunRequest, Selector, Target, Wave
+from geminidb_patcher.contract.request import RunRequest, Selector, Target
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.plan import plan_id
 from geminidb_patcher.reconcile.snapshot import tag_filter
-from tests.helpers import NOW, dr_pair, dual_active_pair, job, make_instance, plan_of, reasons, snapshot, submitted
+from tests.helpers import (
+    NOW,
+    dr_pair,
+    dual_active_pair,
+    job,
+    make_instance,
+    plan_of,
+    reasons,
+    snapshot,
+    submitted,
+    waves_request,
+)
 
 
 def test_dr_standby_goes_first_and_the_primary_waits() -> None:
@@ -165,19 +176,6 @@ def test_a_patch_offered_again_after_reverify_after_is_a_new_patch_not_a_failed_
         result = plan_of(snapshot([hotfixed], jobs=jobs), RunRequest(reverify_after=after, max_in_flight="100%"))
         assert submitted(result) == expected
         assert reasons(result) == ({} if expected else {"hotfixed": "verify_failed"})
-
-
-def waves_request(**extra: object) -> RunRequest:
-    return RunRequest(
-        max_in_flight="100%",
-        max_errors=5,
-        bake=timedelta(hours=1),
-        waves=[
-            Wave(name="canary", selector=Selector(name="*canary")),
-            Wave(name="rest", selector=Selector(engines=["cassandra", "redis"])),
-        ],
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 def test_wave_two_waits_for_wave_one_to_be_patched() -> None:

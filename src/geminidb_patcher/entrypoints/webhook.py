@@ -9,12 +9,14 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from geminidb_patcher import __version__
 from geminidb_patcher.config.wiring import Wiring
@@ -80,9 +82,40 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response[dict[
     )
 
 
-def _raw_body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
+@dataclass(frozen=True)
+class HttpRequest:
+    """What authentication reads of an HTTP API (payload v2) event, through Powertools' ``APIGatewayProxyEventV2``:
+    the method, the path as the resolver will match it (a named stage's prefix removed), case-insensitive headers,
+    the body's exact bytes (the signature covers them, so base64 is decoded here, not to text) and whether API
+    Gateway's IAM authorizer named a principal. A malformed event reads as empty parts, never as an exception."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    raw: bytes
+    iam_principal: bool
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> HttpRequest:
+        """Read ``event``."""
+        view = APIGatewayProxyEventV2(event)
+        method = _or_empty(lambda: str(view.request_context.http.method or "").upper())
+        path = _or_empty(lambda: view.path) or "/"
+        headers = _or_empty(lambda: view.headers) or {}
+        iam = _or_empty(lambda: view.request_context.authorizer.iam.raw_event)
+        return cls(method, path, headers, _raw_body(view), isinstance(iam, dict) and bool(iam))
+
+
+def _or_empty(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return ""
+
+
+def _raw_body(view: APIGatewayProxyEventV2) -> bytes:
+    body = view.get("body") or ""
+    if view.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
@@ -147,16 +180,16 @@ class WebhookApi:
         Only ``GET /openapi.json`` (public documentation) is exempt; the resolver then sees a normalised copy
         of the event (upper-case method, lower-case media type, no byte-order mark).
         """
-        method = str(event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+        request = HttpRequest.of(event)
+        method, raw = request.method, request.raw
         accepted_id: str | None = None
         claim: str | None = None
-        raw = _raw_body(event)
-        if (method, _route_path(event)) not in PUBLIC_ROUTES:
+        if (method, request.path) not in PUBLIC_ROUTES:
             refused = self._refuse_size(event, raw)
             if refused is not None:
                 return refused
             try:
-                accepted_id = self._authenticate(event, raw)
+                accepted_id = self._authenticate(request)
                 claim = self._claim(accepted_id)
             except WebhookAuthError as failure:
                 logger.warning("webhook_rejected", extra={"reason": failure.reason})
@@ -173,12 +206,12 @@ class WebhookApi:
                 )
                 refused["headers"]["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
                 return refused
-            if _route_path(event) == RUNS_PATH and method != "POST":
+            if request.path == RUNS_PATH and method != "POST":
                 refused = _reject(405, "method_not_allowed", "Use POST to start a run.")
                 refused["headers"]["Allow"] = "POST"
                 return self._unclaimed(accepted_id, claim, refused)
             if method not in BODILESS_METHODS:
-                refused = _refuse_body(event, raw)
+                refused = _refuse_body(request)
                 if refused is not None:
                     return self._unclaimed(accepted_id, claim, refused)
         resolved: dict[str, Any] = self.app.resolve(_normalised(event, method, raw), context)
@@ -210,41 +243,27 @@ class WebhookApi:
             return _reject(413, "body_too_large", f"The body exceeds {self._max_body_bytes} bytes.")
         return None
 
-    def _authenticate(self, event: dict[str, Any], raw: bytes) -> str | None:
+    def _authenticate(self, request: HttpRequest) -> str | None:
         """The verified webhook ID (``None`` under IAM auth); ``WebhookAuthError`` when refused."""
         if self._auth_mode == "iam":
-            authorizer = event.get("requestContext", {}).get("authorizer") or {}
-            if not isinstance(authorizer, dict) or not isinstance(authorizer.get("iam"), dict):
+            if not request.iam_principal:
                 raise WebhookAuthError("no_iam_principal")
             return None
         now = self._clock()
-        verified = verify(self._secrets(), event.get("headers") or {}, raw, now=int(now), tolerance=self._tolerance)
+        verified = verify(self._secrets(), request.headers, request.raw, now=int(now), tolerance=self._tolerance)
         if self._replays.seen(verified.msg_id, now):
             raise WebhookAuthError("replayed_id")
         logger.set_correlation_id(verified.msg_id)
         return verified.msg_id
 
 
-def _route_path(event: dict[str, Any]) -> str:
-    """The path as the resolver will match it: ``rawPath`` without a named stage's prefix."""
-    path = str(event.get("rawPath") or "/")
-    stage = str(event.get("requestContext", {}).get("stage") or "$default")
-    if stage != "$default" and path.startswith(f"/{stage}/"):
-        return path[len(stage) + 1 :]
-    return path
-
-
-def _media_type(event: dict[str, Any]) -> str:
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    return headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def _refuse_body(event: dict[str, Any], raw: bytes) -> dict[str, Any] | None:
+def _refuse_body(request: HttpRequest) -> dict[str, Any] | None:
     """Content type, then JSON: the answer that refuses, or ``None``."""
-    if _media_type(event) != content_types.APPLICATION_JSON:
+    media_type = str(request.headers.get("content-type", "")).split(";")[0].strip().lower()
+    if media_type != content_types.APPLICATION_JSON:
         return _reject(415, "unsupported_media_type", "Send the RunRequest as application/json.")
     try:
-        json.loads(raw.removeprefix(UTF8_BOM), object_pairs_hook=_unique_keys)
+        json.loads(request.raw.removeprefix(UTF8_BOM), object_pairs_hook=_unique_keys)
     except DuplicateKeyError as duplicate:
         return _reject(422, "duplicate_key", f"The body repeats the key {duplicate.key!r}; each key may appear once.")
     except (ValueError, RecursionError):

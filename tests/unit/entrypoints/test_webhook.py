@@ -110,3 +110,24 @@ def test_an_unreachable_table_refuses_with_503_and_runs_nothing() -> None:
     api, runs = _api(Table(down=True))
     answer = api.resolve(_event({"mode": "plan"}), LocalContext())
     assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] and runs == []
+
+
+def test_the_request_is_read_through_powertools_event_class_as_the_resolver_reads_it() -> None:
+    from geminidb_local.lambda_shim import http_api_event
+    from geminidb_patcher.entrypoints.webhook import HttpRequest
+
+    event = http_api_event("post", "/prod/runs", b"\xff\x00binary", {"Content-Type": "Application/JSON"})
+    event["requestContext"]["stage"] = "prod"
+    request = HttpRequest.of(event)
+    assert (request.method, request.path, request.raw) == ("POST", "/runs", b"\xff\x00binary")
+    assert request.headers.get("CONTENT-TYPE") == "Application/JSON" and not request.iam_principal
+    event["requestContext"]["authorizer"] = {"iam": {"accessKey": "ASIA…", "userArn": "arn:aws:iam::1:user/ci"}}
+    assert HttpRequest.of(event).iam_principal
+
+
+def test_a_malformed_event_reads_as_empty_parts_not_as_an_exception() -> None:
+    from geminidb_patcher.entrypoints.webhook import HttpRequest
+
+    for event in ({}, {"requestContext": "x", "headers": None}, {"requestContext": {"authorizer": "x"}}):
+        request = HttpRequest.of(event)
+        assert request.method == "" and request.path == "/" and request.raw == b"" and not request.iam_principal

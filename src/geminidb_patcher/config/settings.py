@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Json, ValidationError
 
 from geminidb_patcher.aws.dynamodb import dynamodb_endpoint
 from geminidb_patcher.contract.problems import describe_problems
@@ -18,6 +18,7 @@ from geminidb_patcher.contract.request import (
     SUPPORTED_ENGINES,
     TAG_KEY_PATTERN,
     Blackout,
+    Engine,
     Target,
 )
 from geminidb_patcher.errors import ConfigError
@@ -40,7 +41,6 @@ ENV_WEBHOOK_AUTH = "WEBHOOK_AUTH"
 ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
 ENV_MAX_INSTANCE_IDS = "MAX_INSTANCE_IDS"
 ENV_MAX_TARGETS = "MAX_TARGETS"
-WEBHOOK_AUTH_MODES = ("signature", "iam")
 ENV_SUBMIT_CONCURRENCY = "SUBMIT_CONCURRENCY"
 ENV_DEADLINE_MARGIN_MS = "DEADLINE_MARGIN_MS"
 ENV_CONNECT_TIMEOUT = "HTTP_CONNECT_TIMEOUT"
@@ -57,7 +57,6 @@ ENV_DYNAMODB_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _TAG_KEY = re.compile(TAG_KEY_PATTERN)
-_BLACKOUTS = TypeAdapter(list[Blackout])
 
 
 @dataclass(frozen=True)
@@ -99,29 +98,80 @@ class Settings:
     """Where the apply lease lives; ``None``: applies are not guarded against each other (local runs, the demo)."""
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}")
-    return value
+def _bounded(default: float, low: float, high: float, alias: str) -> Any:
+    """A number variable: a finite value from ``low`` to ``high``, ``default`` when unset."""
+    return Field(default, ge=low, le=high, allow_inf_nan=False, validation_alias=alias)
 
 
-def _region_endpoints(environ: Mapping[str, str]) -> dict[str, str]:
-    raw = environ.get(ENV_ENDPOINTS) or ""
-    if not raw.strip():
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f"{ENV_ENDPOINTS} must be a JSON object of region to URL") from None
-    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
-        raise ConfigError(f"{ENV_ENDPOINTS} must be a JSON object of region to URL")
+PATCH_ENGINES_PROBLEM = (
+    'must be a JSON object of region → list of engines, e.g. {"ap-southeast-1": ["cassandra", "influxdb"]}; '
+    f"engines from {', '.join(sorted(SUPPORTED_ENGINES))}"
+)
+SHAPES = {
+    ENV_ENDPOINTS: "must be a JSON object of region to URL",
+    ENV_PATCH_ENGINES: PATCH_ENGINES_PROBLEM,
+    ENV_NOTIFY_FAILS_RUN: "must be true or false",
+    ENV_WEBHOOK_AUTH: "must be 'signature' or 'iam'",
+}
+"""What a variable of a fixed shape must look like, said whatever pydantic found wrong with it."""
+
+
+class Environment(BaseModel):
+    """The variables with a plain shape (numbers, flags, choices, JSON documents), validated by pydantic under
+    their own names; the ones that depend on each other are assembled in ``load_settings``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    submit_concurrency: float = _bounded(2, 1, 16, ENV_SUBMIT_CONCURRENCY)
+    deadline_margin_ms: float = _bounded(20_000, 0, 600_000, ENV_DEADLINE_MARGIN_MS)
+    connect_timeout: float = _bounded(3.05, 0.1, 60, ENV_CONNECT_TIMEOUT)
+    read_timeout: float = _bounded(20, 0.1, 120, ENV_READ_TIMEOUT)
+    webhook_tolerance_seconds: float = _bounded(300, 1, 3600, ENV_WEBHOOK_TOLERANCE)
+    max_body_bytes: float = _bounded(65_536, 1024, 1_048_576, ENV_MAX_BODY_BYTES)
+    max_instance_ids: float = _bounded(MAX_INSTANCE_IDS, 1, MAX_INSTANCE_IDS, ENV_MAX_INSTANCE_IDS)
+    max_targets: float = _bounded(MAX_TARGETS, 1, MAX_TARGETS, ENV_MAX_TARGETS)
+    lock_term_seconds: float = _bounded(120, 5, 900, ENV_LOCK_TERM)
+    lock_wait_seconds: float = _bounded(10, 0, 60, ENV_LOCK_WAIT)
+    notify_failure_fails_run: bool = Field(False, validation_alias=ENV_NOTIFY_FAILS_RUN)
+    webhook_auth: Annotated[Literal["signature", "iam"], BeforeValidator(lambda v: str(v).strip().lower())] = Field(
+        "signature", validation_alias=ENV_WEBHOOK_AUTH
+    )
+    region_endpoints: Json[dict[str, str]] = Field(default_factory=dict, validation_alias=ENV_ENDPOINTS)
+    patch_engines: Json[dict[str, list[Engine]]] = Field(default_factory=dict, validation_alias=ENV_PATCH_ENGINES)
+    blackouts: Json[Annotated[list[Blackout], Field(max_length=MAX_BLACKOUTS)]] = Field(
+        default_factory=list, validation_alias=ENV_BLACKOUTS
+    )
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> Environment:
+        """The variables that are set (an empty value is unset); ``ConfigError`` names the first bad one."""
+        aliases = {str(info.validation_alias) for info in cls.model_fields.values()}
+        given = {name: value for name, value in environ.items() if name in aliases and value.strip()}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            raise ConfigError(_problem(exc)) from None
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first error as ``NAME <what it must be>``; never the value."""
+    first = exc.errors(include_input=False, include_url=False)[0]
+    name, kind = str(first["loc"][0]), first["type"]
+    if name == ENV_BLACKOUTS:
+        if kind == "too_long":
+            return f"{ENV_BLACKOUTS} holds more than {MAX_BLACKOUTS} blackouts"
+        inner = describe_problems([{**first, "loc": first["loc"][1:]}], whole="value")[0]
+        return f"{ENV_BLACKOUTS} is not a JSON list of {{start, end, reason}}: {inner['field']}: {inner['message']}"
+    if name in SHAPES:
+        return f"{name} {SHAPES[name]}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        field = next(info for info in Environment.model_fields.values() if info.validation_alias == name)
+        low, high = (next(getattr(m, bound) for m in field.metadata if hasattr(m, bound)) for bound in ("ge", "le"))
+        return f"{name} must be between {low:g} and {high:g}"
+    return f"{name} must be a number"
+
+
+def _region_endpoints(parsed: dict[str, str]) -> dict[str, str]:
     endpoints = {}
     for region, url in parsed.items():
         try:
@@ -139,46 +189,15 @@ def _dr_role_tag(environ: Mapping[str, str]) -> str:
     return tag
 
 
-def _patch_engines(environ: Mapping[str, str]) -> dict[str, frozenset[str]]:
-    raw = environ.get(ENV_PATCH_ENGINES)
-    if not raw:
-        return {}
-    problem = (
-        f'{ENV_PATCH_ENGINES} must be a JSON object of region → list of engines, e.g. {{"ap-southeast-1": '
-        f'["cassandra", "influxdb"]}}; engines from {", ".join(sorted(SUPPORTED_ENGINES))}'
-    )
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ConfigError(problem) from None
-    if not isinstance(document, dict):
-        raise ConfigError(problem)
+def _patch_engines(parsed: dict[str, list[Engine]]) -> dict[str, frozenset[str]]:
     engines: dict[str, frozenset[str]] = {}
-    for region, names in document.items():
-        if not isinstance(names, list) or not all(isinstance(n, str) and n in SUPPORTED_ENGINES for n in names):
-            raise ConfigError(problem)
+    for region, names in parsed.items():
         try:
-            check_region(str(region))
+            check_region(region)
         except ValueError:
-            raise ConfigError(problem) from None
-        engines[str(region)] = frozenset(names)
+            raise ConfigError(f"{ENV_PATCH_ENGINES} {PATCH_ENGINES_PROBLEM}") from None
+        engines[region] = frozenset(names)
     return engines
-
-
-def _blackouts(environ: Mapping[str, str]) -> tuple[Blackout, ...]:
-    raw = environ.get(ENV_BLACKOUTS) or ""
-    if not raw.strip():
-        return ()
-    try:
-        parsed = _BLACKOUTS.validate_json(raw)
-    except ValidationError as exc:
-        first = describe_problems(exc.errors(include_input=False, include_url=False), whole="value")[0]
-        raise ConfigError(
-            f"{ENV_BLACKOUTS} is not a JSON list of {{start, end, reason}}: {first['field']}: {first['message']}"
-        ) from None
-    if len(parsed) > MAX_BLACKOUTS:
-        raise ConfigError(f"{ENV_BLACKOUTS} holds more than {MAX_BLACKOUTS} blackouts")
-    return tuple(parsed)
 
 
 def channel_configs(environ: Mapping[str, str], notify_url: str | None) -> tuple[ChannelConfig, ...]:
@@ -199,21 +218,7 @@ def channel_configs(environ: Mapping[str, str], notify_url: str | None) -> tuple
     return tuple(configured)
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    raw = (environ.get(name) or "false").strip().lower()
-    if raw not in ("true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"{name} must be true or false")
-    return raw in ("true", "1", "yes")
-
-
-def _webhook_auth(environ: Mapping[str, str]) -> str:
-    mode = (environ.get(ENV_WEBHOOK_AUTH) or "signature").strip().lower()
-    if mode not in WEBHOOK_AUTH_MODES:
-        raise ConfigError(f"{ENV_WEBHOOK_AUTH} must be 'signature' or 'iam'")
-    return mode
-
-
-def _lock(environ: Mapping[str, str]) -> LockSettings | None:
+def _lock(environ: Mapping[str, str], values: Environment) -> LockSettings | None:
     table = (environ.get(ENV_LOCK_TABLE) or "").strip()
     if not table:
         return None
@@ -228,13 +233,14 @@ def _lock(environ: Mapping[str, str]) -> LockSettings | None:
         table=table,
         region=region,
         endpoint=endpoint,
-        term_seconds=_number(environ, ENV_LOCK_TERM, 120, 5, 900),
-        wait_seconds=_number(environ, ENV_LOCK_WAIT, 10, 0, 60),
+        term_seconds=values.lock_term_seconds,
+        wait_seconds=values.lock_wait_seconds,
     )
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable."""
+    """Validate the environment into ``Settings``; ``ConfigError`` names the first bad variable, never its value."""
+    values = Environment.read(environ)
     region, project_id = environ.get(ENV_REGION), environ.get(ENV_PROJECT_ID)
     target = None
     if region or project_id:
@@ -256,22 +262,22 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         default_target=target,
         endpoint_override=check_url(ENV_ENDPOINT, endpoint) if endpoint else None,
-        region_endpoints=_region_endpoints(environ),
+        region_endpoints=_region_endpoints(values.region_endpoints),
         iam_endpoint_override=check_url(ENV_IAM_ENDPOINT, iam_endpoint) if iam_endpoint else None,
         secret_id=environ.get(ENV_SECRET_ID) or None,
-        submit_concurrency=int(_number(environ, ENV_SUBMIT_CONCURRENCY, 2, 1, 16)),
-        deadline_margin_ms=int(_number(environ, ENV_DEADLINE_MARGIN_MS, 20_000, 0, 600_000)),
-        connect_timeout=_number(environ, ENV_CONNECT_TIMEOUT, 3.05, 0.1, 60),
-        read_timeout=_number(environ, ENV_READ_TIMEOUT, 20, 0.1, 120),
-        webhook_tolerance_seconds=int(_number(environ, ENV_WEBHOOK_TOLERANCE, 300, 1, 3600)),
-        blackouts=_blackouts(environ),
+        submit_concurrency=int(values.submit_concurrency),
+        deadline_margin_ms=int(values.deadline_margin_ms),
+        connect_timeout=values.connect_timeout,
+        read_timeout=values.read_timeout,
+        webhook_tolerance_seconds=int(values.webhook_tolerance_seconds),
+        blackouts=tuple(values.blackouts),
         channels=channel_configs(environ, checked_notify_url),
-        notify_failure_fails_run=_flag(environ, ENV_NOTIFY_FAILS_RUN),
-        webhook_auth=_webhook_auth(environ),
-        max_body_bytes=int(_number(environ, ENV_MAX_BODY_BYTES, 65_536, 1024, 1_048_576)),
-        max_instance_ids=int(_number(environ, ENV_MAX_INSTANCE_IDS, MAX_INSTANCE_IDS, 1, MAX_INSTANCE_IDS)),
-        max_targets=int(_number(environ, ENV_MAX_TARGETS, MAX_TARGETS, 1, MAX_TARGETS)),
+        notify_failure_fails_run=values.notify_failure_fails_run,
+        webhook_auth=values.webhook_auth,
+        max_body_bytes=int(values.max_body_bytes),
+        max_instance_ids=int(values.max_instance_ids),
+        max_targets=int(values.max_targets),
         dr_role_tag=_dr_role_tag(environ),
-        patch_engines=_patch_engines(environ),
-        lock=_lock(environ),
+        patch_engines=_patch_engines(values.patch_engines),
+        lock=_lock(environ, values),
     )

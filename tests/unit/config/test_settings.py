@@ -172,3 +172,41 @@ def test_the_lease_table_takes_its_region_and_endpoint_as_aws_tools_do() -> None
 def test_a_bad_lease_setting_names_its_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"HTTP_READ_TIMEOUT": "inf"}, "HTTP_READ_TIMEOUT must be"),
+        ({"MAX_TARGETS": "nan"}, "MAX_TARGETS must be"),
+        ({"DEADLINE_MARGIN_MS": "-1"}, "DEADLINE_MARGIN_MS must be between 0 and 600000"),
+        ({"NOTIFY_FAILURE_FAILS_RUN": "sometimes"}, "NOTIFY_FAILURE_FAILS_RUN must be true or false"),
+        ({"WEBHOOK_AUTH": "basic"}, "WEBHOOK_AUTH must be 'signature' or 'iam'"),
+        ({"GEMINIDB_ENDPOINTS": "[1]"}, "GEMINIDB_ENDPOINTS must be a JSON object of region to URL"),
+        ({"GEMINIDB_PATCH_ENGINES": '{"ap-southeast-1": ["mongodb"]}'}, "GEMINIDB_PATCH_ENGINES must be a JSON"),
+        ({"GEMINIDB_PATCH_ENGINES": '{"../x": ["redis"]}'}, "GEMINIDB_PATCH_ENGINES must be a JSON"),
+        (
+            {
+                "PATCHER_BLACKOUTS": "["
+                + ",".join(['{"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}'] * 51)
+                + "]"
+            },
+            "holds more than 50 blackouts",
+        ),
+    ],
+)
+def test_the_environment_model_names_the_variable_and_what_it_must_be_never_the_value(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ)
+    assert message in str(raised.value)
+    assert all(value not in str(raised.value) for value in environ.values() if len(value) > 3)
+
+
+def test_values_are_read_as_their_types_and_an_empty_variable_is_unset() -> None:
+    settings = load_settings(
+        {"SUBMIT_CONCURRENCY": "4", "NOTIFY_FAILURE_FAILS_RUN": "Yes", "WEBHOOK_AUTH": " IAM ", "MAX_TARGETS": ""}
+    )
+    assert (settings.submit_concurrency, settings.notify_failure_fails_run, settings.webhook_auth) == (4, True, "iam")
+    assert settings.max_targets == 20

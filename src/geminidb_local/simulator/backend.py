@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from geminidb_local.simulator.clock import SimClock
+from geminidb_local.simulator.errors import SimError
 from geminidb_local.simulator.fleet import Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
@@ -50,16 +51,6 @@ TASK_DEFAULT_HISTORY = timedelta(days=7)
 MATCH_KEYS = frozenset({"instance_name", "instance_id"})
 TAG_KEY_CHARS = 36
 TAG_VALUE_CHARS = 43
-
-
-class SimError(Exception):
-    """An API error answer: HTTP status plus Huawei's ``{"error_code", "error_msg"}`` body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def upgrade_duration(instance: dict[str, Any]) -> timedelta:

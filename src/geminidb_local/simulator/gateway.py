@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
-from geminidb_local.simulator.backend import SimError
 from geminidb_local.simulator.clock import SimClock
+from geminidb_local.simulator.errors import SimError
 from geminidb_local.simulator.fleet import Credentials
 from geminidb_patcher.huawei.signer import DATE_FORMAT, compute_signature
 

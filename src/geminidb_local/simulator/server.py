@@ -1,74 +1,32 @@
-"""The simulator's HTTP layer: Huawei's paths and wire format on 127.0.0.1, plus ``/_sim/`` controls."""
+"""The simulator's HTTP layer on 127.0.0.1: requests in, faults fired, answers out; what each answer says is
+``responses`` (GeminiDB, IAM), ``smn``, ``control`` (``/_sim/``) and ``receivers`` (the channels)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from geminidb_local.simulator.backend import Backend, SimError
+from geminidb_local.simulator.backend import Backend
 from geminidb_local.simulator.clock import SimClock
-from geminidb_local.simulator.faults import Fault, FaultPlan
+from geminidb_local.simulator.control import CONTROL_PREFIX, control
+from geminidb_local.simulator.faults import Fault
 from geminidb_local.simulator.fleet import Fleet, parse_fleet
 from geminidb_local.simulator.gateway import Gateway
-from geminidb_local.simulator.receivers import KINDS, ReceiverConfig, check, check_smn_publish
+from geminidb_local.simulator.receivers import KINDS, check
+from geminidb_local.simulator.responses import API_PATH, route_name
+from geminidb_local.simulator.responses import answer as respond
+from geminidb_local.simulator.state import Exchange, SimulatorState
 
-CONTROL_PREFIX = "/_sim/"
 CHANNEL_PREFIX = "/_sim/channels/"
-_SMN_PATH = re.compile(r"^/v2/(?P<project>[0-9a-f]{32})/notifications/topics/(?P<urn>[^/]+)/publish$")
-_API_PATH = re.compile(
-    r"^/v3/(?P<project>[^/]+)"
-    r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs"
-    r"|/instances/(?P<instance>[^/]+)/instance-role)$"
-)
-_TOPIC_URN = re.compile(r"^urn:smn:(?P<region>[a-z0-9-]+):(?P<project>[0-9a-f]{32}):(?P<name>[A-Za-z0-9_-]{1,255})$")
 _READY_TIMEOUT = 5.0
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
-
-
-def _route_name(api: re.Match[str]) -> str:
-    """The route a fault names: the path after the project, with an instance ID as ``{id}``."""
-    return "/instances/{id}/instance-role" if api["instance"] else api["suffix"]
-
-
-@dataclass
-class Exchange:
-    """One request as the simulator received it, and the status it answered."""
-
-    method: str
-    path: str
-    route: str
-    query: dict[str, str]
-    body: Any
-    header_names: list[str]
-    status: int = 0
-
-
-@dataclass
-class SimulatorState:
-    """Everything the handler threads share."""
-
-    backend: Backend
-    gateway: Gateway
-    clock: SimClock
-    faults: FaultPlan = field(default_factory=FaultPlan)
-    exchanges: list[Exchange] = field(default_factory=list)
-    inbox: list[dict[str, Any]] = field(default_factory=list)
-    receivers: ReceiverConfig = field(default_factory=ReceiverConfig)
-    latency: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    in_flight: int = 0
-    peak_in_flight: int = 0
-    """The most API calls (not control or channel calls) ever being answered at once."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -143,8 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         if state.latency:
             time.sleep(state.latency)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        api = _API_PATH.match(url.path)
-        route = f"{self.command} {_route_name(api)}" if api else f"{self.command} {url.path.removeprefix('/v3')}"
+        api = API_PATH.match(url.path)
+        route = f"{self.command} {route_name(api)}" if api else f"{self.command} {url.path.removeprefix('/v3')}"
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -176,7 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
             exchange.status = fault.status if fault.kind == "status" else 0
             self._fire(fault)
             return
-        status, answer, headers = self._answer(state, url.path, url.query, query, raw, body, api)
+        status, answer, headers = respond(
+            state, self.command, dict(self.headers), url.path, url.query, query, raw, body, api
+        )
         exchange.status = status
         if fault and fault.kind == "accept_then_drop":
             self._drop()
@@ -201,79 +161,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
         else:
             self._drop()
-
-    def _answer(
-        self,
-        state: SimulatorState,
-        path: str,
-        raw_query: str,
-        query: dict[str, str],
-        raw: bytes,
-        body: Any,
-        api: re.Match[str] | None,
-    ) -> tuple[int, Any, dict[str, str]]:
-        try:
-            if self.command == "POST" and path == "/v3/auth/tokens":
-                token, expires, project = state.gateway.issue_token(body, dict(self.headers))
-                answer = {
-                    "token": {
-                        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-                        "methods": ["password"],
-                        "project": {"id": project},
-                    }
-                }
-                return 201, answer, {"X-Subject-Token": token}
-            smn = _SMN_PATH.match(path)
-            if smn is not None:
-                return self._smn(state, smn, path, raw_query, raw, body)
-            if api is None:
-                raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
-            state.gateway.check(self.command, path, raw_query, dict(self.headers), raw, api["project"])
-            state.backend.tick()
-            if api["instance"]:
-                if self.command != "GET":
-                    raise SimError(405, "APIG.0102", "Method not allowed.")
-                return 200, state.backend.instance_role(unquote(api["instance"])), {}
-            return self._route(state.backend, api["suffix"], query, body)
-        except SimError as error:
-            return error.status, {"error_code": error.code, "error_msg": error.message}, {}
-
-    def _smn(
-        self, state: SimulatorState, smn: re.Match[str], path: str, raw_query: str, raw: bytes, body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
-        """SMN PublishMessage, authenticated like the GeminiDB API; accepted messages land in the inbox."""
-        state.gateway.check(self.command, path, raw_query, dict(self.headers), raw, smn["project"])
-        fleet = state.backend.fleet
-        topic = unquote(smn["urn"])
-        request_id = uuid.uuid4().hex
-        urn = _TOPIC_URN.match(topic)
-        if urn is None:
-            return 400, {"request_id": request_id, "code": "SMN.0005", "message": "invalid topic_urn"}, {}
-        known = (fleet.credentials.region, fleet.credentials.project_id)
-        if (urn["region"], urn["project"]) != known or urn["name"] not in fleet.smn_topics:
-            return 404, {"request_id": request_id, "code": "SMN.0006", "message": "topic not found"}, {}
-        status, answer = check_smn_publish(body, frozenset(fleet.smn_templates))
-        if status != 200:
-            return status, {"request_id": request_id, **answer}, {}
-        with state.lock:
-            state.inbox.append({"channel": f"smn:{topic}", "kind": "smn", "status": 200, "body": body})
-        return 200, {"request_id": request_id, "message_id": uuid.uuid4().hex}, {}
-
-    def _route(
-        self, backend: Backend, suffix: str, query: dict[str, str], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
-        handlers: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
-            ("GET", "/instances"): lambda: (200, backend.list_instances(query)),
-            ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),
-            ("GET", "/jobs"): lambda: (200, backend.list_jobs(query)),
-            ("GET", "/scheduled-jobs"): lambda: (200, backend.list_scheduled_tasks(query)),
-            ("POST", "/instances/resource-instances/action"): lambda: (200, backend.query_by_tags(body)),
-        }
-        handler = handlers.get((self.command, suffix))
-        if handler is None:
-            raise SimError(405, "APIG.0102", "Method not allowed.")
-        status, answer = handler()
-        return status, answer, {}
 
     def _channel(self, state: SimulatorState, where: str, query: dict[str, str], raw: bytes) -> None:
         """A vendor-faithful notification receiver at ``/_sim/channels/{kind}/{name}``."""
@@ -311,48 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, state: SimulatorState, action: str, raw: bytes) -> None:
         try:
             body = json.loads(raw) if raw else {}
-            status, answer = _control(state, self.command, action, body)
+            status, answer = control(state, self.command, action, body)
         except (ValueError, TypeError, KeyError) as exc:
             status, answer = 400, {"error": str(exc)}
         self._send(status, answer)
-
-
-def _control(state: SimulatorState, method: str, action: str, body: Any) -> tuple[int, Any]:
-    """The reserved control API: requests, faults, clock, tokens, state, fleet, notification inbox."""
-    if action == "requests" and method == "GET":
-        with state.lock:
-            return 200, {
-                "requests": [exchange.__dict__ for exchange in state.exchanges],
-                "peak_in_flight": state.peak_in_flight,
-            }
-    if action == "requests" and method == "DELETE":
-        with state.lock:
-            state.exchanges.clear()
-            state.peak_in_flight = state.in_flight
-        return 200, {}
-    if action == "faults" and method == "POST":
-        state.faults.add(*(Fault.from_json(item) for item in body.get("faults", [])))
-        return 200, {}
-    if action == "faults" and method == "DELETE":
-        state.faults.clear()
-        return 200, {}
-    if action == "clock" and method == "POST":
-        now = state.clock.advance(float(body.get("advance_seconds", 0)))
-        state.backend.tick()
-        return 200, {"now": now.isoformat()}
-    if action == "tokens/revoke" and method == "POST":
-        return 200, {"revoked": state.gateway.revoke_tokens()}
-    if action == "state" and method == "GET":
-        state.backend.tick()
-        return 200, state.backend.snapshot()
-    if action.startswith("inbox/") and method == "POST":
-        with state.lock:
-            state.inbox.append({"channel": action.removeprefix("inbox/"), "body": body})
-        return 200, {"ok": True}
-    if action == "inbox" and method == "GET":
-        with state.lock:
-            return 200, {"messages": list(state.inbox)}
-    return 404, {"error": f"no control route {method} {CONTROL_PREFIX}{action}"}
 
 
 class _Server(ThreadingHTTPServer):

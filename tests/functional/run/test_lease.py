@@ -243,7 +243,7 @@ def test_a_refused_webhook_may_be_sent_again_with_its_id_to_any_container(dynamo
 def test_an_unreachable_table_fails_closed_for_applies_and_replays_but_not_for_plans() -> None:
     with Simulator(racing_fleet(3)) as simulator:
         extra = {
-            "PATCHER_LOCK_TABLE": "patcher-leases",
+            "PATCHER_LOCK_TABLE": "lock-table-7f3a",  # a name no test secret can be part of
             "AWS_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
             **LEASE_CREDENTIALS,
@@ -253,7 +253,7 @@ def test_an_unreachable_table_fails_closed_for_applies_and_replays_but_not_for_p
         assert not [e for e in simulator.exchanges if e.route == SUBMIT]
         assert applied["counts"]["submitted"] == 0 and not applied["complete"]
         (error,) = applied["errors"]
-        assert error["error_code"] == "LeaseUnavailable" and "patcher-leases" in error["error_message"]
+        assert error["error_code"] == "LeaseUnavailable" and "lock-table-7f3a" in error["error_message"]
         assert LEASE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in json.dumps(applied)
         planned = handler(dict(PLAN), LocalContext())
         assert planned["counts"]["planned"] == 3 and planned["errors"] == []

@@ -1,0 +1,79 @@
+"""The GeminiDB API's (and IAM's) HTTP answers: the path and method routed to the backend, errors in Huawei's shape."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from geminidb_local.simulator.backend import Backend
+from geminidb_local.simulator.errors import SimError
+from geminidb_local.simulator.smn import SMN_PATH, publish
+from geminidb_local.simulator.state import SimulatorState
+
+API_PATH = re.compile(
+    r"^/v3/(?P<project>[^/]+)"
+    r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs"
+    r"|/instances/(?P<instance>[^/]+)/instance-role)$"
+)
+
+
+def route_name(api: re.Match[str]) -> str:
+    """The route a fault names: the path after the project, with an instance ID as ``{id}``."""
+    return "/instances/{id}/instance-role" if api["instance"] else api["suffix"]
+
+
+def answer(
+    state: SimulatorState,
+    method: str,
+    headers: dict[str, str],
+    path: str,
+    raw_query: str,
+    query: dict[str, str],
+    raw: bytes,
+    body: Any,
+    api: re.Match[str] | None,
+) -> tuple[int, Any, dict[str, str]]:
+    try:
+        if method == "POST" and path == "/v3/auth/tokens":
+            token, expires, project = state.gateway.issue_token(body, headers)
+            answer = {
+                "token": {
+                    "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                    "methods": ["password"],
+                    "project": {"id": project},
+                }
+            }
+            return 201, answer, {"X-Subject-Token": token}
+        smn = SMN_PATH.match(path)
+        if smn is not None:
+            return publish(state, method, smn, path, raw_query, raw, body, headers)
+        if api is None:
+            raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
+        state.gateway.check(method, path, raw_query, headers, raw, api["project"])
+        state.backend.tick()
+        if api["instance"]:
+            if method != "GET":
+                raise SimError(405, "APIG.0102", "Method not allowed.")
+            return 200, state.backend.instance_role(unquote(api["instance"])), {}
+        return _route(state.backend, method, api["suffix"], query, body)
+    except SimError as error:
+        return error.status, {"error_code": error.code, "error_msg": error.message}, {}
+
+
+def _route(
+    backend: Backend, method: str, suffix: str, query: dict[str, str], body: Any
+) -> tuple[int, Any, dict[str, str]]:
+    handlers: dict[tuple[str, str], Callable[[], tuple[int, Any]]] = {
+        ("GET", "/instances"): lambda: (200, backend.list_instances(query)),
+        ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),
+        ("GET", "/jobs"): lambda: (200, backend.list_jobs(query)),
+        ("GET", "/scheduled-jobs"): lambda: (200, backend.list_scheduled_tasks(query)),
+        ("POST", "/instances/resource-instances/action"): lambda: (200, backend.query_by_tags(body)),
+    }
+    handler = handlers.get((method, suffix))
+    if handler is None:
+        raise SimError(405, "APIG.0102", "Method not allowed.")
+    status, answer = handler()
+    return status, answer, {}

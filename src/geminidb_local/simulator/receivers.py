@@ -24,6 +24,7 @@ SLACK_BLOCKS = 50
 SLACK_TOTAL_TEXT = 12_000
 """Slack refuses a message whose blocks carry more text than about 12,000-13,000 characters in all."""
 TEAMS_BYTES = 28_000
+"""Teams' message size limit, counted in UTF-16 bytes."""
 FEISHU_BYTES = 20_000
 DINGTALK_BYTES = 20_000
 WECOM_MARKDOWN_BYTES = 4096
@@ -35,7 +36,23 @@ class ReceiverConfig:
     """Per channel name: its signing secret, and failures to answer before it accepts."""
 
     secrets: dict[str, str] = field(default_factory=dict)
-    failures: dict[str, list[int]] = field(default_factory=dict)
+    failures: dict[str, list[int | str]] = field(default_factory=dict)
+    """An HTTP status to answer instead, or ``"throttled"``: the vendor's own rate-limit answer."""
+
+
+THROTTLED_ANSWERS: dict[str, Any] = {
+    "feishu": {"code": 11232, "msg": "frequency limited"},
+    "wecom": {"errcode": 45009, "errmsg": "api freq out of limit"},
+    "dingtalk": {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+    "slack": "rate_limited",
+}
+"""How each service says "too many messages" (Slack with a 429 and this body; the others with a 200)."""
+
+
+def throttled(kind: str) -> Answer:
+    """The service's own rate-limit answer."""
+    answer = THROTTLED_ANSWERS.get(kind, {"error": "throttled"})
+    return (429 if kind in ("slack", "teams", "webhook") else 200), answer
 
 
 def _json(raw: bytes) -> Any:
@@ -81,13 +98,23 @@ def _dict_text(block: Any) -> str:
 
 
 def check_teams(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str], secret: str | None) -> Answer:
-    """Workflows webhook: a ``message`` with one Adaptive Card attachment, ≤ 28 KB."""
-    if len(raw) > TEAMS_BYTES:
-        return 413, {"error": {"code": "MessageSizeTooBig"}}
+    """Workflows webhook: it answers 202 to any request it takes, before the flow posts the card; whether Teams
+    would post it (a ``message`` with one Adaptive Card, at most 28 KB counted in UTF-16) is in the answer the
+    inbox records, for tests: ``posted`` and, when not, ``problem``. The real webhook's 202 has no body."""
+    problem = _teams_problem(raw)
+    return 202, {"flow": "started", "posted": problem is None, **({"problem": problem} if problem else {})}
+
+
+def _teams_problem(raw: bytes) -> str | None:
+    """Why Teams would not post this card, or ``None``."""
     body = _json(raw)
-    attachments = body.get("attachments") if isinstance(body, dict) else None
-    if body is None or body.get("type") != "message" or not isinstance(attachments, list) or not attachments:
-        return 400, {"error": {"code": "InvalidRequestContent"}}
+    if not isinstance(body, dict):
+        return "InvalidRequestContent"
+    if len(json.dumps(body, ensure_ascii=False).encode("utf-16-le")) > TEAMS_BYTES:
+        return "MessageSizeTooBig"
+    attachments = body.get("attachments")
+    if body.get("type") != "message" or not isinstance(attachments, list) or not attachments:
+        return "InvalidRequestContent"
     card = attachments[0].get("content") if isinstance(attachments[0], dict) else None
     if (
         attachments[0].get("contentType") != "application/vnd.microsoft.card.adaptive"
@@ -97,8 +124,8 @@ def check_teams(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str]
         or not isinstance(card.get("body"), list)
         or not all(isinstance(e, dict) and e.get("type") for e in card["body"])
     ):
-        return 400, {"error": {"code": "InvalidRequestContent"}}
-    return 202, ""
+        return "InvalidRequestContent"
+    return None
 
 
 def _within(timestamp: float, now: float) -> bool:

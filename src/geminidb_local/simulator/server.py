@@ -19,7 +19,7 @@ from geminidb_local.simulator.control import CONTROL_PREFIX, control
 from geminidb_local.simulator.faults import Fault
 from geminidb_local.simulator.fleet import Fleet, parse_fleet
 from geminidb_local.simulator.gateway import Gateway
-from geminidb_local.simulator.receivers import KINDS, check
+from geminidb_local.simulator.receivers import KINDS, check, throttled
 from geminidb_local.simulator.responses import API_PATH, route_name
 from geminidb_local.simulator.responses import answer as respond
 from geminidb_local.simulator.state import Exchange, SimulatorState
@@ -173,7 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
             planned = state.receivers.failures.get(name) or []
             failure = planned.pop(0) if planned else None
             secret = state.receivers.secrets.get(name)
-        status, answer = (failure, {"error": "injected"}) if failure else check(kind, raw, query, headers, secret)
+        if failure == "throttled":
+            status, answer = throttled(kind)
+        elif failure:
+            status, answer = int(failure), {"error": "injected"}
+        else:
+            status, answer = check(kind, raw, query, headers, secret)
         try:
             body: Any = json.loads(raw)
         except ValueError:

@@ -29,8 +29,19 @@ MAX_CHANNEL_ANSWER_BYTES = 1024 * 1024
 """A channel's answer is a short acknowledgement; more than this is not read."""
 ANSWER_RESERVE_SECONDS = 1.0
 """Time kept back from the deadline for the invocation to answer after its notifications."""
-ResponseCheck = Callable[[bytes], str | None]
-"""Reads a 2xx body; returns the vendor's refusal (``code 19021``) or ``None`` when delivered."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A vendor's refusal in a 2xx answer: its reason (``code 19021``), and whether it is throttling, which means
+    the message was not taken and may be sent again after a pause."""
+
+    reason: str
+    throttled: bool = False
+
+
+ResponseCheck = Callable[[bytes], Refusal | None]
+"""Reads a 2xx body; returns the vendor's refusal, or ``None`` when delivered."""
 
 
 class NotificationError(UpstreamError):
@@ -66,19 +77,21 @@ def json_body(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def json_code_check(*keys: str) -> ResponseCheck:
-    """A check for vendors that answer 200 with ``{"code": 0}`` / ``{"errcode": 0}`` on success."""
+def json_code_check(*keys: str, throttled: frozenset[int] = frozenset()) -> ResponseCheck:
+    """A check for vendors that answer 200 with ``{"code": 0}`` / ``{"errcode": 0}`` on success; the codes in
+    ``throttled`` are the vendor's rate limit (the message was not taken: it may go again after a pause)."""
 
-    def check(body: bytes) -> str | None:
+    def check(body: bytes) -> Refusal | None:
         try:
             parsed = json.loads(body or b"{}")
         except ValueError:
-            return "unreadable answer"
+            return Refusal("unreadable answer")
         if not isinstance(parsed, dict):
-            return "unreadable answer"
+            return Refusal("unreadable answer")
         for key in keys:
             if key in parsed and parsed[key] not in (0, "0"):
-                return f"{key} {parsed[key]}"
+                code = parsed[key]
+                return Refusal(f"{key} {code}", throttled=str(code) in {str(t) for t in throttled})
         return None
 
     return check
@@ -168,7 +181,9 @@ class Sender:
                 refused = check(answer) if check else None
                 if refused is None:
                     return attempts[0]
-                raise _AttemptFailedError(f"refused: {refused}", resend=False)
+                if refused.throttled:  # the vendor's rate limit in a 200: not taken, so it may go again
+                    raise _AttemptFailedError(f"throttled: {refused.reason}", resend=True)
+                raise _AttemptFailedError(f"refused: {refused.reason}", resend=False)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             resend = may_resend(sent=True, status=response.status_code)
             raise _AttemptFailedError(f"HTTP {response.status_code}{_vendor_reason(answer)}", resend, retry_after)

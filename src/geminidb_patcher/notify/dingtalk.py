@@ -15,6 +15,9 @@ from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
+PENALISED = 130101
+"""DingTalk's rate limit: sending more than 20 messages a minute blocks the robot for 10 minutes, so it is not
+retried (a retry inside a run's deadline cannot succeed); it is a failed delivery, logged with the code."""
 """DingTalk's documented cap for a robot message, in bytes."""
 MARKS = {"ok": "✅", "warning": "⏳", "failure": "🚨"}
 

@@ -69,7 +69,8 @@ def build_channel(config: ChannelConfig, values: SecretValues, tools: ChannelToo
     if config.type == "dingtalk":
         return DingTalkChannel(name, url, secret, tools.sender, tools.clock, on)
     if config.type == "wecom":
-        return UrlChannel(name, url, tools.sender, wecom.render, json_code_check("errcode"), on)
+        check = json_code_check("errcode", throttled=wecom.THROTTLED)
+        return UrlChannel(name, url, tools.sender, wecom.render, check, on)
     if secret is not None and not is_webhook_secret(secret):  # checked now: signing must not fail after submitting
         raise ConfigError(
             f"channel {name}: secret {config.secret} is not 'whsec_' followed by base64 key bytes; "

@@ -14,6 +14,8 @@ from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
+THROTTLED = frozenset({11232})
+"""Feishu's custom-bot rate limit ("frequency limited"): the message was not taken and may go again."""
 """Feishu refuses custom-bot requests over 20 KB."""
 TEMPLATES = {"ok": "green", "warning": "orange", "failure": "red"}
 
@@ -61,4 +63,5 @@ class FeishuChannel(SignedChannel):
         if self.secret:
             timestamp = int(self.clock())
             payload = {"timestamp": str(timestamp), "sign": feishu_sign(self.secret, timestamp), **payload}
-        return self.sender.post(self.name, self.url, json_body(payload), check=json_code_check("code", "StatusCode"))
+        check = json_code_check("code", "StatusCode", throttled=THROTTLED)
+        return self.sender.post(self.name, self.url, json_body(payload), check=check)

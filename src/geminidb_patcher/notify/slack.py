@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geminidb_patcher.notify.base import Refusal
 from geminidb_patcher.notify.digest import Digest
 from geminidb_patcher.notify.layout import section_texts
 from geminidb_patcher.redaction import clip
@@ -49,6 +50,6 @@ def render(digest: Digest) -> dict[str, Any]:
     return {"text": f"{digest.title}: {digest.counts_line}", "blocks": blocks}
 
 
-def slack_ok(body: bytes) -> str | None:
+def slack_ok(body: bytes) -> Refusal | None:
     """Slack answers ``ok``; anything else names the refusal (``invalid_blocks``)."""
-    return None if body.strip() in (b"ok", b"") else body.decode("utf-8", "replace")[:60]
+    return None if body.strip() in (b"ok", b"") else Refusal(body.decode("utf-8", "replace")[:60])

@@ -5,23 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from geminidb_patcher.notify.base import json_body
-from geminidb_patcher.notify.digest import Digest, utf8_size
+from geminidb_patcher.notify.digest import Digest
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
-PAYLOAD_LIMIT = 28_000
-"""Teams refuses messages over about 28 KB."""
+PAYLOAD_LIMIT = 24_000
+"""Bytes of the payload in UTF-16, as Microsoft counts a message's size: Teams refuses messages over about 28 KB
+so counted (an ASCII card of ~21 KB in UTF-8 is ~42 KB to Teams). 24,000 leaves a seventh of margin for what
+the flow adds. The Workflows webhook answers 202 before the flow posts: a refused card is lost silently there."""
+
+
+def utf16_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-16: two per character, four for one outside the BMP (an emoji)."""
+    return len(text.encode("utf-16-le"))
+
+
 COLORS = {"ok": "Good", "warning": "Warning", "failure": "Attention"}
 
 
 def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
-    """The card, cut so the whole JSON payload stays within ``limit`` bytes."""
+    """The card, cut so the whole JSON payload stays within ``limit`` bytes as UTF-16."""
 
     def build(budget: int) -> dict[str, Any]:
         body: list[dict[str, Any]] = [
             {"type": "TextBlock", "text": digest.title, "weight": "Bolder", "size": "Medium", "wrap": True},
             {"type": "TextBlock", "text": digest.counts_line, "color": COLORS[digest.severity], "wrap": True},
         ]
-        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ", joiner="\r")
+        texts = section_texts(digest.sections, budget, utf16_size, bullet="- ", joiner="\r")
         for section, text in zip(digest.sections, texts, strict=True):
             body.append({"type": "TextBlock", "text": section.heading, "weight": "Bolder", "wrap": True})
             body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "Small"})
@@ -39,4 +48,4 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
             ],
         }
 
-    return within_limit(limit, build, lambda payload: len(json_body(payload)))
+    return within_limit(limit, build, lambda payload: utf16_size(json_body(payload).decode()))

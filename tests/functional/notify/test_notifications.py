@@ -68,6 +68,7 @@ def test_every_channel_type_is_accepted_by_its_receiver(sim: Simulator) -> None:
     by_kind = {m["kind"]: m for m in sim.inbox}
     assert set(by_kind) == {"slack", "teams", "feishu", "dingtalk", "wecom", "smn", "webhook"}
     assert by_kind["slack"]["answer"] == "ok" and by_kind["teams"]["status"] == 202
+    assert by_kind["teams"]["answer"]["posted"]
     assert by_kind["feishu"]["answer"]["code"] == 0 and "sign" in by_kind["feishu"]["body"]
     assert by_kind["dingtalk"]["answer"]["errcode"] == 0 and by_kind["dingtalk"]["query"]["sign"]
     assert by_kind["wecom"]["answer"]["errcode"] == 0
@@ -112,6 +113,8 @@ def test_a_2000_instance_run_fits_every_channel() -> None:
     assert {m["kind"] for m in inbox} == {"slack", "teams", "feishu", "dingtalk", "wecom", "smn", "webhook"}
     wecom = next(m for m in inbox if m["kind"] == "wecom")["body"]["markdown"]["content"]
     assert "… and " in wecom and len(wecom.encode()) <= 4096
+    teams = next(m for m in inbox if m["kind"] == "teams")
+    assert teams["status"] == 202 and teams["answer"]["posted"]  # Teams would post it: it fits counted in UTF-16
 
 
 def test_one_channel_failing_with_500_does_not_stop_another_or_lose_the_report(sim: Simulator) -> None:
@@ -140,6 +143,32 @@ def test_a_throttled_channel_is_tried_again_and_delivers_once(sim: Simulator) ->
     _, output = run(channels_env(sim, channels=channels), {"mode": "apply", "max_in_flight": 2})
     assert [m["status"] for m in sim.inbox if m["channel"] == "slack-ops"] == [429, 429, 200]
     assert [(r["channel"], r["attempts"]) for r in log_records(output, "notification_sent")] == [("slack-ops", 3)]
+
+
+def test_feishu_and_wecom_rate_limits_in_a_200_are_tried_again_and_delivered_once(sim: Simulator) -> None:
+    channels = [
+        {"name": "feishu-ops", "type": "feishu", "url_secret": "NOTIFY_FEISHU_URL", "secret": "NOTIFY_FEISHU_SECRET"},
+        {"name": "wecom-ops", "type": "wecom", "url_secret": "NOTIFY_WECOM_URL"},
+    ]
+    sim.state.receivers.failures["feishu-ops"] = ["throttled"]
+    sim.state.receivers.failures["wecom-ops"] = ["throttled", "throttled"]
+    _, output = run(channels_env(sim, channels=channels), {"mode": "apply", "max_in_flight": 2})
+    answers = [(m["channel"], m["answer"]) for m in sim.inbox if m["channel"] in ("feishu-ops", "wecom-ops")]
+    assert next(a for c, a in answers if c == "feishu-ops")["code"] == 11232
+    assert [a["errcode"] for c, a in answers if c == "wecom-ops"] == [45009, 45009, 0]
+    sent = {r["channel"]: r["attempts"] for r in log_records(output, "notification_sent")}
+    assert sent == {"feishu-ops": 2, "wecom-ops": 3} and not log_records(output, "notification_failed")
+
+
+def test_dingtalks_rate_limit_blocks_the_robot_for_minutes_so_it_is_not_tried_again(sim: Simulator) -> None:
+    channels = [
+        {"name": "ding-ops", "type": "dingtalk", "url_secret": "NOTIFY_DING_URL", "secret": "NOTIFY_DING_SECRET"}
+    ]
+    sim.state.receivers.failures["ding-ops"] = ["throttled"]
+    _, output = run(channels_env(sim, channels=channels), {"mode": "apply", "max_in_flight": 2})
+    assert len([m for m in sim.inbox if m["channel"] == "ding-ops"]) == 1
+    failed = [(r["channel"], r["attempts"], r["problem"]) for r in log_records(output, "notification_failed")]
+    assert failed == [("ding-ops", 1, "refused: errcode 130101")]
 
 
 def test_all_channels_failing_fails_the_run_only_when_configured(sim: Simulator) -> None:

@@ -178,3 +178,16 @@ def test_a_slack_message_keeps_its_total_text_under_what_slack_accepts_and_says_
     assert check_slack(json_body(message), {}, {}, None) == (200, "ok")
     every_block_fits = {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "y" * 2_900}}] * 5}
     assert check_slack(json_body(every_block_fits), {}, {}, None) == (400, "msg_blocks_too_long")
+
+
+def test_the_teams_receiver_answers_202_even_for_a_card_teams_would_not_post() -> None:
+    """As the Workflows webhook does: the 202 means the flow started, not that the card reached the channel."""
+    from geminidb_local.simulator.receivers import check_teams
+
+    card = {"type": "AdaptiveCard", "version": "1.4", "body": [{"type": "TextBlock", "text": "x" * 15_000}]}
+    wide = {
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    }
+    status, answer = check_teams(json.dumps(wide).encode(), {}, {}, None)
+    assert status == 202 and answer == {"flow": "started", "posted": False, "problem": "MessageSizeTooBig"}

@@ -22,6 +22,8 @@ class Section:
 
     heading: str
     lines: tuple[str, ...]
+    whole: bool = False
+    """Kept whole before any other section gets room (the one-line Compliance and Next summaries)."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,9 @@ def build_digest(report: RunReport) -> Digest:
         severity = "warning"
     sections: list[Section] = []
     if report.compliance:
-        sections.append(Section("Compliance", (compliance_line(report.compliance),)))
+        sections.append(Section("Compliance", (compliance_line(report.compliance),), whole=True))
     if report.next_steps:
-        sections.append(Section("Next", (forecast_line(report.next_steps),)))
+        sections.append(Section("Next", (forecast_line(report.next_steps),), whole=True))
     for kind in PER_INSTANCE:
         chosen = [o for o in report.outcomes if o.outcome == kind]
         if chosen:
@@ -195,8 +197,11 @@ def build_digest(report: RunReport) -> Digest:
     )
 
 
-def fit_lines(lines: Sequence[str], budget: int, measure: Callable[[str], int], joiner: str = "\n") -> str:
-    """As many whole lines as fit in ``budget``, then ``… and N more``; never over budget.
+def fit_lines(
+    lines: Sequence[str], budget: int, measure: Callable[[str], int], joiner: str = "\n", bullet: str = ""
+) -> str:
+    """As many whole lines as fit in ``budget``, then ``… and N more`` (with the lines' ``bullet``, so it stays in
+    the list or quote); never over budget.
 
     ``measure`` must add up over concatenation (``len``, UTF-8 bytes), so each line is measured once.
     """
@@ -207,7 +212,7 @@ def fit_lines(lines: Sequence[str], budget: int, measure: Callable[[str], int], 
     if used[-1] <= budget:
         return joiner.join(lines)
     for keep in range(len(lines) - 1, -1, -1):
-        more = f"… and {len(lines) - keep} more"
+        more = f"{bullet}… and {len(lines) - keep} more"
         if used[keep] + (sep if keep else 0) + measure(more) <= budget:
             return joiner.join([*lines[:keep], more])
     return ""

@@ -33,7 +33,7 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         elements: list[dict[str, Any]] = [
             {"tag": "div", "text": {"tag": "lark_md", "content": f"**{digest.counts_line}**"}}
         ]
-        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ")
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="• ")
         for section, text in zip(digest.sections, texts, strict=True):
             elements.append({"tag": "hr"})
             elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{section.heading}**\n{text}"}})

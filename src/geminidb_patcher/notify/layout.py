@@ -30,12 +30,25 @@ def section_texts(
     bullet: str = "• ",
     joiner: str = "\n",
 ) -> list[str]:
-    """Each section's lines, bulleted and cut with ``… and N more`` so that all together fit ``budget``."""
+    """Each section's lines, bulleted and cut with ``… and N more`` so that all together fit ``budget``.
+
+    Sections marked ``whole`` get all they need first (the one-line summaries a reader looks for); the others
+    share what is left.
+    """
     bulleted = [[f"{bullet}{line}" for line in section.lines] for section in sections]
     needs = [measure(joiner.join(lines)) for lines in bulleted]
-    shares = share_budget(needs, budget)
+    whole = [index for index, section in enumerate(sections) if section.whole]
+    reserved = sum(needs[index] for index in whole)
+    if reserved > budget:  # not even the summaries fit: share everything as before
+        whole, reserved = [], 0
+    rest = [index for index in range(len(sections)) if index not in whole]
+    shares = [0] * len(sections)
+    for index in whole:
+        shares[index] = needs[index]
+    for index, share in zip(rest, share_budget([needs[i] for i in rest], budget - reserved), strict=True):
+        shares[index] = share
     return [
-        fit_lines(lines, max(share, MIN_SECTION_TEXT), measure, joiner)
+        fit_lines(lines, max(share, MIN_SECTION_TEXT), measure, joiner, bullet)
         for lines, share in zip(bulleted, shares, strict=True)
     ]
 

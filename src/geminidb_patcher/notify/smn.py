@@ -17,7 +17,6 @@ from geminidb_patcher.huawei.retry import may_retry_submission
 from geminidb_patcher.notify.base import NotificationError
 from geminidb_patcher.notify.digest import Digest, NotifyOn, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
-from geminidb_patcher.redaction import clip
 from geminidb_patcher.retry import NOTIFY_RETRY, RetryPolicy, call_with_retries
 
 SUBJECT_LIMIT = 512
@@ -50,12 +49,29 @@ def email_text(digest: Digest, limit: int = EMAIL_LIMIT) -> str:
     return within_limit(limit, build, utf8_size)
 
 
+SMS_ASCII = str.maketrans(
+    {
+        "\u00b7": "-",
+        "\u2026": "...",
+        "\u2192": "->",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2019": "'",
+    }
+)
+"""The digest's own punctuation in ASCII: one non-ASCII character makes a whole SMS UCS-2 (70 characters a
+segment instead of 160)."""
+
+
 def sms_text(digest: Digest) -> str:
-    """At most 490 characters, without the brackets SMS refuses."""
-    text = f"{digest.title}: {digest.counts_line}. {digest.footer}"
+    """At most 490 characters, without the brackets SMS refuses, and in ASCII where the digest's own punctuation
+    is the only reason it would not be."""
+    text = f"{digest.title}: {digest.counts_line}. {digest.footer}".translate(SMS_ASCII)
     for bracket in "[]【】":
         text = text.replace(bracket, "")
-    return clip(text, SMS_LIMIT)
+    return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 3] + "..."
 
 
 def render(digest: Digest) -> dict[str, Any]:

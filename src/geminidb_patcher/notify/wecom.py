@@ -8,9 +8,9 @@ from geminidb_patcher.notify.digest import Digest, utf8_size
 from geminidb_patcher.notify.layout import section_texts, within_limit
 
 CONTENT_LIMIT = 4096
+"""WeCom counts markdown ``content`` in UTF-8 bytes."""
 THROTTLED = frozenset({45009})
 """WeCom's API rate limit ("api freq out of limit"): the message was not taken and may go again."""
-"""WeCom counts markdown ``content`` in UTF-8 bytes."""
 COLORS = {"ok": "info", "warning": "comment", "failure": "warning"}
 
 

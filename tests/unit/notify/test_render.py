@@ -191,3 +191,38 @@ def test_the_teams_receiver_answers_202_even_for_a_card_teams_would_not_post() -
     }
     status, answer = check_teams(json.dumps(wide).encode(), {}, {}, None)
     assert status == 202 and answer == {"flow": "started", "posted": False, "problem": "MessageSizeTooBig"}
+
+
+def test_a_crowded_run_keeps_the_next_and_compliance_lines_whole_in_every_channel() -> None:
+    from geminidb_patcher.notify.digest import Digest, Section
+
+    nxt = "next: 120 in their windows from 2026-11-28 02:00 to 2026-12-04 03:00 UTC; 40 wait for the standby " * 7
+    crowded = Digest(
+        title="GeminiDB patch apply (schedule) · ap-southeast-1/01234567…",
+        severity="ok",
+        counts=(("submitted", 5000),),
+        sections=(
+            Section("Compliance", ("cassandra 10/40 current · redis 5/20 current",), whole=True),
+            Section("Next", (nxt.strip(),), whole=True),
+            *(
+                Section(f"{kind} (5000)", tuple(f"cassandra-{n:04d} (cassandra): {kind} {n}" for n in range(5000)))
+                for kind in ("Submitted", "Rejected", "Failed", "Skipped", "Deferred", "Jobs", "Notes")
+            ),
+        ),
+        footer="Run r-1",
+    )
+    rendered = {
+        "wecom": wecom.render(crowded)["markdown"]["content"],
+        "dingtalk": json.dumps(dingtalk.render(crowded), ensure_ascii=False),
+        "teams": json.dumps(teams.render(crowded), ensure_ascii=False),
+        "slack": json.dumps(slack.render(crowded), ensure_ascii=False),
+    }
+    for name, text in rendered.items():
+        assert nxt.strip() in text and "redis 5/20 current" in text, name
+        assert "… and " in text, name
+    assert "\n> … and " in rendered["wecom"]  # the "more" line stays inside the quote
+
+
+def test_the_sms_form_is_ascii_so_it_is_not_sent_as_ucs2() -> None:
+    sms = json.loads(smn.render(build_digest(small_run()))["message_structure"])["sms"]
+    assert sms.isascii() and "·" not in sms

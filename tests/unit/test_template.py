@@ -82,6 +82,40 @@ def test_the_per_target_widget_searches_the_dimensions_each_target_s_ratio_is_em
     assert sorted(definition["Dimensions"][0]) == sorted(dimensions)
 
 
+def _role(function: str) -> dict[str, Any]:
+    """The properties of ``function``'s own role."""
+    role = TEMPLATE["Resources"][function]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
+    properties: dict[str, Any] = TEMPLATE["Resources"][f"{function}Role"]["Properties"]
+    return properties
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    """The unconditional statements of ``function``'s role."""
+    return [s for p in _role(function)["Policies"] if "PolicyDocument" in p for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_each_function_writes_only_its_own_log_group_and_holds_only_what_it_calls() -> None:
+    common = {"OwnLogGroup", "Tracing", "Secret"}
+    expected = {
+        "ScheduledFunction": ("ScheduledLogGroup", common | {"ApplyLease", "FailedRunsToTheDeadLetterQueue"}),
+        "WebhookFunction": ("WebhookLogGroup", common | {"ApplyLeaseAndWebhookIds"}),
+    }
+    for function, (log_group, sids) in expected.items():
+        assert "Policies" not in TEMPLATE["Resources"][function]["Properties"]  # no SAM default role, no logs:* on *
+        statements = {statement["Sid"]: statement for statement in _statements(function)}
+        assert set(statements) == sids, function
+        logs = statements["OwnLogGroup"]
+        assert logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        assert logs["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+        assert all(not str(a).startswith("logs:") for s in statements.values() if s is not logs for a in s["Action"])
+        (trust,) = _role(function)["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    dead_letters = next(s for s in _statements("ScheduledFunction") if s["Sid"] == "FailedRunsToTheDeadLetterQueue")
+    destination = TEMPLATE["Resources"]["ScheduledFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+    assert dead_letters["Resource"] == destination["OnFailure"]["Destination"]
+
+
 def test_a_first_deployment_fits_new_accounts_two_stacks_and_customer_managed_keys() -> None:
     function = TEMPLATE["Resources"]["ScheduledFunction"]["Properties"]
     assert function["ReservedConcurrentExecutions"] == {
@@ -93,9 +127,9 @@ def test_a_first_deployment_fits_new_accounts_two_stacks_and_customer_managed_ke
     assert pattern.fullmatch("arn:aws:secretsmanager:eu-west-1:123456789012:secret:patcher-AbC123")
     assert not pattern.fullmatch("arn:aws:secretsmanager:eu-west-1:123456789012:secret:patcher")
     for name in ("ScheduledFunction", "WebhookFunction"):
-        (conditional,) = [p for p in TEMPLATE["Resources"][name]["Properties"]["Policies"] if "Fn::If" in p]
-        condition, statement, otherwise = conditional["Fn::If"]
-        (grant,) = statement["Statement"]
+        (conditional,) = [p for p in _role(name)["Policies"] if "Fn::If" in p]
+        condition, policy, otherwise = conditional["Fn::If"]
+        (grant,) = policy["PolicyDocument"]["Statement"]
         assert (condition, grant["Action"], otherwise) == ("HasSecretKey", "kms:Decrypt", {"Ref": "AWS::NoValue"})
         assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == {"Ref": "SecretArn"}
     for name in ("ScheduledLogGroup", "WebhookLogGroup", "WebhookAccessLogGroup", "DeadLetterQueue"):
@@ -129,10 +163,7 @@ def test_the_lease_table_expires_its_items_and_each_function_may_only_write_its_
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["PATCHER_LOCK_TABLE"] == {"Ref": "LeaseTable"}
     key = lease_key(Target(region="ap-southeast-1", project_id="0" * 32))
     for name, prefixes in (("ScheduledFunction", ["apply#*"]), ("WebhookFunction", ["apply#*", "webhook#*"])):
-        statements = [
-            s for p in TEMPLATE["Resources"][name]["Properties"]["Policies"] if "Statement" in p for s in p["Statement"]
-        ]
-        (lease,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["LeaseTable", "Arn"]}]
+        (lease,) = [s for s in _statements(name) if s["Resource"] == {"Fn::GetAtt": ["LeaseTable", "Arn"]}]
         assert sorted(lease["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": prefixes}}
         assert any(re.fullmatch(prefix.replace("*", ".*"), key) for prefix in prefixes)

@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.notify.base import SignedChannel, json_body, json_code_check
 from geminidb_patcher.notify.digest import Digest, utf8_size
-from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.notify.layout import inert, section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
 PENALISED = 130101
@@ -33,7 +33,7 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
 
     def build(budget: int) -> dict[str, Any]:
         parts = [f"### {digest.title}", f"**{MARKS[digest.severity]} {digest.counts_line}**"]
-        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ")
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="- ", clean=inert)
         parts += [f"**{s.heading}**\n\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
         parts.append(f"###### {digest.footer}")
         return {"msgtype": "markdown", "markdown": {"title": digest.title[:64], "text": "\n\n".join(parts)}}

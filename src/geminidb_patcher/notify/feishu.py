@@ -11,7 +11,7 @@ from typing import Any
 from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.notify.base import SignedChannel, json_body, json_code_check
 from geminidb_patcher.notify.digest import Digest, utf8_size
-from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.notify.layout import inert, section_texts, within_limit
 
 PAYLOAD_LIMIT = 20_000
 THROTTLED = frozenset({11232})
@@ -33,7 +33,7 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         elements: list[dict[str, Any]] = [
             {"tag": "div", "text": {"tag": "lark_md", "content": f"**{digest.counts_line}**"}}
         ]
-        texts = section_texts(digest.sections, budget, utf8_size, bullet="• ")
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="• ", clean=inert)
         for section, text in zip(digest.sections, texts, strict=True):
             elements.append({"tag": "hr"})
             elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{section.heading}**\n{text}"}})

@@ -9,6 +9,14 @@ from geminidb_patcher.notify.digest import Section, fit_lines
 
 T = TypeVar("T")
 MIN_SECTION_TEXT = 40
+INERT = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def inert(text: str) -> str:
+    """Upstream text (an instance name, an error, a fail reason) made inert in chat markdown: no link can form
+    (``](`` is split) and no tag (``<at …>``, ``<font>``, ``<@all>``: angle brackets become single guillemets),
+    and it stays readable."""
+    return text.replace("](", "] (").translate(INERT)
 
 
 def share_budget(needs: Sequence[int], budget: int) -> list[int]:
@@ -29,13 +37,14 @@ def section_texts(
     measure: Callable[[str], int],
     bullet: str = "• ",
     joiner: str = "\n",
+    clean: Callable[[str], str] = str,
 ) -> list[str]:
     """Each section's lines, bulleted and cut with ``… and N more`` so that all together fit ``budget``.
 
     Sections marked ``whole`` get all they need first (the one-line summaries a reader looks for); the others
     share what is left.
     """
-    bulleted = [[f"{bullet}{line}" for line in section.lines] for section in sections]
+    bulleted = [[f"{bullet}{clean(line)}" for line in section.lines] for section in sections]
     needs = [measure(joiner.join(lines)) for lines in bulleted]
     whole = [index for index, section in enumerate(sections) if section.whole]
     reserved = sum(needs[index] for index in whole)

@@ -6,7 +6,7 @@ from typing import Any
 
 from geminidb_patcher.notify.base import json_body
 from geminidb_patcher.notify.digest import Digest
-from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.notify.layout import inert, section_texts, within_limit
 
 PAYLOAD_LIMIT = 24_000
 """Bytes of the payload in UTF-16, as Microsoft counts a message's size: Teams refuses messages over about 28 KB
@@ -30,7 +30,7 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
             {"type": "TextBlock", "text": digest.title, "weight": "Bolder", "size": "Medium", "wrap": True},
             {"type": "TextBlock", "text": digest.counts_line, "color": COLORS[digest.severity], "wrap": True},
         ]
-        texts = section_texts(digest.sections, budget, utf16_size, bullet="- ", joiner="\r")
+        texts = section_texts(digest.sections, budget, utf16_size, bullet="- ", joiner="\r", clean=inert)
         for section, text in zip(digest.sections, texts, strict=True):
             body.append({"type": "TextBlock", "text": section.heading, "weight": "Bolder", "wrap": True})
             body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "Small"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geminidb_patcher.notify.digest import Digest, utf8_size
-from geminidb_patcher.notify.layout import section_texts, within_limit
+from geminidb_patcher.notify.layout import inert, section_texts, within_limit
 
 CONTENT_LIMIT = 4096
 """WeCom counts markdown ``content`` in UTF-8 bytes."""
@@ -19,7 +19,7 @@ def render(digest: Digest, limit: int = CONTENT_LIMIT) -> dict[str, Any]:
 
     def build(budget: int) -> str:
         parts = [f"**{digest.title}**", f'<font color="{COLORS[digest.severity]}">{digest.counts_line}</font>']
-        texts = section_texts(digest.sections, budget, utf8_size, bullet="> ")
+        texts = section_texts(digest.sections, budget, utf8_size, bullet="> ", clean=inert)
         parts += [f"**{s.heading}**\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
         parts.append(f'<font color="comment">{digest.footer}</font>')
         return "\n".join(parts)

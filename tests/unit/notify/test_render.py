@@ -226,3 +226,25 @@ def test_a_crowded_run_keeps_the_next_and_compliance_lines_whole_in_every_channe
 def test_the_sms_form_is_ascii_so_it_is_not_sent_as_ucs2() -> None:
     sms = json.loads(smn.render(build_digest(small_run()))["message_structure"])["sms"]
     assert sms.isascii() and "·" not in sms
+
+
+def test_upstream_text_cannot_form_a_link_or_a_tag_in_any_markdown_channel() -> None:
+    from geminidb_patcher.notify.digest import Digest, Section
+
+    hostile = 'orders-1: Disk full [reset it here](https://evil.example/x) <at user_id="all"></at> <font color=red>'
+    digest = Digest(
+        title="GeminiDB patch apply (schedule)",
+        severity="failure",
+        counts=(("failed", 1),),
+        sections=(Section("Failed (1)", (hostile,)),),
+        footer="Run r-1",
+    )
+    rendered = {
+        "wecom": wecom.render(digest)["markdown"]["content"],
+        "dingtalk": dingtalk.render(digest)["markdown"]["text"],
+        "teams": json.dumps(teams.render(digest), ensure_ascii=False),
+        "feishu": json.dumps(feishu.render(digest), ensure_ascii=False),
+    }
+    for name, text in rendered.items():
+        assert "](https://evil" not in text and "<at " not in text and "<font color=red" not in text, name
+        assert "reset it here" in text and "evil.example" in text, name  # still readable, only inert

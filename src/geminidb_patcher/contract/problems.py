@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from geminidb_patcher.contract.request import TAG_KEY_PATTERN, TAG_VALUE_PATTERN
+from geminidb_patcher.contract.request import TAG_KEY_PATTERN, TAG_VALUE_PATTERN, UNION_TAGS
 from geminidb_patcher.ids import INSTANCE_ID_PATTERN, PROJECT_ID_PATTERN, REGION_PATTERN
 
-UNION_FIELDS: Mapping[str, str] = {
-    "window": "must be 'instance', 'anytime', or an object with start, end (HH:MM), timezone and optional days",
-    "max_in_flight": "must be a whole number from 0 to 100000, or a percentage from 0% to 100% such as '25%'",
-    "max_errors": "must be a whole number from 0 to 100000, or a percentage from 0% to 100% such as '25%'",
-    "notify": "must be true, false, or a list of configured channel names",
-}
-"""Fields that accept several shapes; pydantic names the shape it tried in the path, which a user never wrote."""
 _PATTERNS: Mapping[str, str] = {
     INSTANCE_ID_PATTERN: (
         "must be an instance ID: 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
@@ -40,21 +33,9 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def _path(loc: tuple[Any, ...]) -> tuple[tuple[str, ...], bool]:
-    """The path as written, and whether pydantic named a shape of a union field in it."""
-    parts: list[str] = []
-    shape = False
-    skip_next = False
-    for part in loc:
-        if skip_next:
-            skip_next, shape = False, True
-            continue
-        if part == "[key]":
-            continue
-        parts.append(str(part))
-        if len(parts) == 1 and part in UNION_FIELDS:
-            skip_next = True
-    return tuple(parts), shape
+def _path(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The path as written: without the shape pydantic names inside a field written in several shapes."""
+    return tuple(str(part) for part in loc if part != "[key]" and part not in UNION_TAGS)
 
 
 def describe_problems(
@@ -62,31 +43,12 @@ def describe_problems(
 ) -> list[dict[str, str]]:
     """Validation errors as ``{field, rule, message}``, without the offending input (it may hold secrets).
 
-    A field that takes several shapes gets one sentence listing them, unless the value had the right shape and
-    something inside it is wrong (``window.timezone``): then only those problems are reported.
+    The sentences come from the models' own types (a window, a limit, a notify value refuse a wrong shape with one
+    sentence); here only the path is put in the user's words and pattern mismatches get a plain sentence.
     """
-    described: list[tuple[tuple[str, ...], bool, dict[str, str]]] = []
+    problems = []
     for error in errors:
-        path, shape = _path(tuple(error.get("loc", ()))[skip_loc:])
-        problem = {"field": ".".join(path) or whole, "rule": str(error.get("type", "invalid")), "message": ""}
-        problem["message"] = _message(error)
-        described.append((path, shape, problem))
-    # per union field, the most specific problems: inside the shape that fit, else our own checks, else one sentence
-    specific: dict[str, int] = {}
-    for path, shape, problem in described:
-        if shape:
-            rank = 2 if len(path) > 1 else 1 if problem["rule"] == "value_error" else 0
-            specific[path[0]] = max(specific.get(path[0], 0), rank)
-    problems: list[dict[str, str]] = []
-    collapsed: set[str] = set()
-    for path, shape, problem in described:
-        if shape:
-            rank = 2 if len(path) > 1 else 1 if problem["rule"] == "value_error" else 0
-            if rank < specific[path[0]] or path[0] in collapsed:
-                continue
-            if rank == 0:
-                collapsed.add(path[0])
-                problems.append({"field": path[0], "rule": "invalid", "message": UNION_FIELDS[path[0]]})
-                continue
-        problems.append(problem)
+        path = _path(tuple(error.get("loc", ()))[skip_loc:])
+        rule = str(error.get("type", "invalid"))
+        problems.append({"field": ".".join(path) or whole, "rule": rule, "message": _message(error)})
     return problems

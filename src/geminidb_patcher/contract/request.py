@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Discriminator,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from geminidb_patcher.contract.base import Strict
 from geminidb_patcher.errors import RequestLimitError
@@ -36,7 +48,33 @@ TagKey = Annotated[str, StringConstraints(pattern=TAG_KEY_PATTERN)]
 
 TagValue = Annotated[str, StringConstraints(pattern=TAG_VALUE_PATTERN)]
 
-Limit = Annotated[int, Field(ge=0, le=100_000)] | Annotated[str, StringConstraints(pattern=r"^(100|[1-9]?[0-9])%$")]
+LIMIT_MESSAGE = "must be a whole number from 0 to 100000, or a percentage from 0% to 100% such as '25%'"
+_PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
+
+
+def _limit(value: Any) -> int | str:
+    """A count from 0 to 100,000, or a percentage such as ``"25%"``; one sentence for anything else."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000:
+        return value
+    if isinstance(value, str) and _PERCENT.fullmatch(value):
+        return value
+    raise PydanticCustomError("limit", LIMIT_MESSAGE)
+
+
+Limit = Annotated[
+    int | str,
+    PlainValidator(_limit),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": 100_000},
+                {"type": "string", "pattern": _PERCENT.pattern},
+            ]
+        }
+    ),
+]
 """A count, or a percentage of the instances in scope such as ``"25%"``."""
 
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
@@ -116,7 +154,41 @@ class ExplicitWindow(Strict):
         return self
 
 
-WindowSpec = Literal["instance", "anytime"] | ExplicitWindow
+WINDOW_MESSAGE = "must be 'instance', 'anytime', or an object with start, end (HH:MM), timezone and optional days"
+
+
+def _named_window(value: Any) -> Literal["instance", "anytime"]:
+    if value == "instance" or value == "anytime":
+        return "instance" if value == "instance" else "anytime"
+    raise PydanticCustomError("window", WINDOW_MESSAGE)
+
+
+UNION_TAGS = frozenset({"named", "explicit", "channels", "flag"})
+"""The shapes of the fields written in several shapes; an error's path names the shape, which a user never wrote."""
+
+
+def _window_shape(value: Any) -> str | None:
+    """Which shape a window was written in; ``None`` (a number, a list…) is refused with one sentence."""
+    if isinstance(value, str):
+        return "named"
+    return "explicit" if isinstance(value, dict | ExplicitWindow) else None
+
+
+WindowSpec = Annotated[
+    Annotated[Literal["instance", "anytime"], PlainValidator(_named_window), Tag("named")]
+    | Annotated[ExplicitWindow, Tag("explicit")],
+    Discriminator(_window_shape, custom_error_type="window", custom_error_message=WINDOW_MESSAGE),
+]
+
+
+NOTIFY_MESSAGE = "must be true, false, or a list of configured channel names"
+
+
+def _notify_shape(value: Any) -> str | None:
+    """``flag`` for true/false, ``channels`` for a list; ``None`` is refused with one sentence."""
+    if isinstance(value, bool):
+        return "flag"
+    return "channels" if isinstance(value, list) else None
 
 
 class Blackout(Strict):
@@ -177,9 +249,10 @@ class RunRequest(Strict):
         description="After this long since its last upgrade completed, a patch still offered is taken for a new one.",
     )
     expected_plan_id: Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16}$")] | None = None
-    notify: Annotated[list[ChannelName], Field(max_length=20)] | bool = Field(
-        default=True, description="false: no notifications; a list: only these configured channels."
-    )
+    notify: Annotated[
+        Annotated[list[ChannelName], Field(max_length=20), Tag("channels")] | Annotated[bool, Tag("flag")],
+        Discriminator(_notify_shape, custom_error_type="notify", custom_error_message=NOTIFY_MESSAGE),
+    ] = Field(default=True, description="false: no notifications; a list: only these configured channels.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -175,7 +175,12 @@ def _window_shape(value: Any) -> str | None:
 
 
 WindowSpec = Annotated[
-    Annotated[Literal["instance", "anytime"], PlainValidator(_named_window), Tag("named")]
+    Annotated[
+        Literal["instance", "anytime"],
+        PlainValidator(_named_window),
+        WithJsonSchema({"type": "string", "enum": ["instance", "anytime"]}),
+        Tag("named"),
+    ]
     | Annotated[ExplicitWindow, Tag("explicit")],
     Discriminator(_window_shape, custom_error_type="window", custom_error_message=WINDOW_MESSAGE),
 ]

@@ -131,3 +131,14 @@ def test_a_malformed_event_reads_as_empty_parts_not_as_an_exception() -> None:
     for event in ({}, {"requestContext": "x", "headers": None}, {"requestContext": {"authorizer": "x"}}):
         request = HttpRequest.of(event)
         assert request.method == "" and request.path == "/" and request.raw == b"" and not request.iam_principal
+
+
+def test_the_openapi_document_still_describes_every_shape_of_the_fields_written_in_several() -> None:
+    api, _ = _api()
+    properties = json.loads(api.app.get_openapi_json_schema(title="t", version="1"))["components"]["schemas"][
+        "RunRequest"
+    ]["properties"]
+    window = json.dumps(properties["window"])
+    assert '"enum": ["instance", "anytime"]' in window and "ExplicitWindow" in window
+    assert {shape["type"] for shape in properties["max_in_flight"]["anyOf"]} == {"integer", "string"}
+    assert {shape["type"] for shape in properties["notify"]["oneOf"]} == {"array", "boolean"}

@@ -101,6 +101,9 @@ class DynamoLeaseStore:
 
     def release(self, key: str, holder: Holder) -> None:
         """DeleteItem while the item is still ``holder``'s; someone else's is left alone."""
+        self._delete_own(key, holder.token)
+
+    def _delete_own(self, key: str, token: str) -> None:
         try:
             self._call(
                 "DeleteItem",
@@ -108,7 +111,7 @@ class DynamoLeaseStore:
                     "Key": {"pk": {"S": key}},
                     "ConditionExpression": OWN,
                     "ExpressionAttributeNames": {"#token": "token"},
-                    "ExpressionAttributeValues": {":token": {"S": holder.token}},
+                    "ExpressionAttributeValues": {":token": {"S": token}},
                 },
             )
         except ConditionFailedError:
@@ -132,4 +135,4 @@ class DynamoLeaseStore:
 
     def unclaim(self, key: str, token: str) -> None:
         """DeleteItem while it is still this claim."""
-        self.release(key, Holder("", "", datetime.fromtimestamp(0, UTC), token))
+        self._delete_own(key, token)

@@ -46,6 +46,8 @@ WaitingFor = Literal[
 maintenance window, or none long enough for the upgrade)."""
 WAITING_FOR: tuple[WaitingFor, ...] = get_args(WaitingFor)
 STATUS_PREFIX = "status_"
+ANOTHER_RUN: Reason = "another_run_applying"
+"""Held because another run holds the target's apply lease: the webhook answers 409, the CLI exits 6."""
 
 
 @dataclass(frozen=True)

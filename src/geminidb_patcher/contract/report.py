@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from geminidb_patcher.contract.base import Strict
-from geminidb_patcher.contract.reasons import WaitingFor, reason_of
+from geminidb_patcher.contract.reasons import ANOTHER_RUN, WaitingFor, reason_of
 from geminidb_patcher.contract.request import (
     Mode,
     Target,
@@ -187,6 +187,11 @@ class RunReport(Strict):
     next_steps: list[NextStep] = []
     complete: bool = True
     """False when a target could not be observed or a batch met an unexpected fault; ``notes`` says which."""
+
+    @property
+    def held_by_another_run(self) -> bool:
+        """Whether another run's apply lease kept something of this run from being sent (busy: try again later)."""
+        return any(outcome.reason == ANOTHER_RUN for outcome in self.outcomes)
 
     def as_answer(self, limit: int = ANSWER_OUTCOMES, job_limit: int = ANSWER_JOBS) -> dict[str, Any]:
         """The report as an invocation's JSON answer: at most ``limit`` outcomes and upgrade results, and at most

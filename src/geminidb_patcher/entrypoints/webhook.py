@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from geminidb_patcher import __version__
 from geminidb_patcher.config.wiring import Wiring
 from geminidb_patcher.contract.problems import describe_problems
+from geminidb_patcher.contract.reasons import ANOTHER_RUN
 from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.contract.signatures import WebhookAuthError, verify
@@ -39,7 +40,6 @@ UTF8_BOM = b"\xef\xbb\xbf"
 UNAUTHORIZED = {"error": ANSWERS[UnauthorizedError].code, "message": ANSWERS[UnauthorizedError].message}
 BUSY_RETRY_AFTER_SECONDS = 60
 """What a busy answer's ``Retry-After`` says: the holder renews its lease while it acts, so a minute is a guess."""
-BUSY_REASON = "another_run_applying"
 
 
 def shared_id_key(msg_id: str) -> str:
@@ -311,13 +311,13 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
     def create_run(request: RunRequest) -> Response[dict[str, Any]]:
         report = run(request, RunContext.for_invocation(app.lambda_context, "webhook"))
         answer = report.as_answer()
-        if not any(outcome.reason == BUSY_REASON for outcome in report.outcomes):
+        if not report.held_by_another_run:
             return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
         return Response(  # the run happened, but part of it waits for another: busy, try later
             status_code=409,
             content_type=content_types.APPLICATION_JSON,
             body={
-                "error": BUSY_REASON,
+                "error": ANOTHER_RUN,
                 "message": "Another run is applying to a target of this request; what it held back is in the report. "
                 "Send the request again later (a new webhook-id, or the same one).",
                 **answer,

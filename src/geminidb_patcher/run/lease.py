@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from geminidb_patcher.contract.reasons import Reason
+from geminidb_patcher.contract.reasons import ANOTHER_RUN, Reason
 from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import UpstreamError
 
@@ -167,7 +167,7 @@ class RunLeases:
             if state is None:
                 return "lease_unavailable", "Not submitted: this run holds no apply lease for this project."
             if state.busy is not None:
-                return "another_run_applying", (
+                return ANOTHER_RUN, (
                     f"Not submitted: {state.busy.describe()}, holds this project's apply lease and is applying; "
                     "a later run picks it up. Not counted against max_errors."
                 )

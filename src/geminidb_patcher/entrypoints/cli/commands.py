@@ -58,7 +58,7 @@ def _exit_for(report: RunReport) -> int:
     bad = report.counts.get("rejected") or report.counts.get("failed") or report.errors
     if bad:
         return EXIT_PROBLEMS
-    return EXIT_BUSY if any(outcome.reason == "another_run_applying" for outcome in report.outcomes) else EXIT_OK
+    return EXIT_BUSY if report.held_by_another_run else EXIT_OK
 
 
 class Cli:

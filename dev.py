@@ -115,8 +115,10 @@ def main(argv: list[str]) -> int:
     try:
         if command == "demo":
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "geminidb_local", "demo", *extra)
-        elif command == "quick":  # the developer's loop: everything but the slow campaigns and the artifact
-            _run(*uv, "run", "--frozen", "--no-sync", "pytest", "-q", "-m", "not slow and not artifact", *extra)
+        elif command == "quick":  # the developer's loop: everything but the slow campaigns and the artifact,
+            workers = () if "-n" in extra else ("-n", "auto")  # spread over the machine's cores (pytest-xdist)
+            quick = ("-q", "-m", "not slow and not artifact", *workers)
+            _run(*uv, "run", "--frozen", "--no-sync", "pytest", *quick, *extra)
         elif command == "bench":  # the cold-start benchmark builds artifact twins with this uv and CPython 3.13
             os.environ["BENCH_UV"], os.environ["BENCH_PYTHON313"] = uv[0], _python313() or ""
             _run(*uv, "run", "--frozen", "--no-sync", "python", "-m", "tests.benchmarks.run", *extra)

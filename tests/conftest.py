@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,7 @@ _FIXED_SECRETS = {DEMO_SK, "campaign-password-1", "feishu-signing-secret-0001", 
 _configured: set[str] = set()
 _leaks: list[str] = []
 _scanned = [0, 0]  # chunks, characters
+_configured_digests: set[str] = set()  # SHA-256 of the values configured here and in any xdist worker
 
 
 def _remember_configured(values: Mapping[str, object]) -> None:
@@ -60,6 +63,7 @@ def _scan(text: str, where: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tee the function's output stream and record every secret value the tests configure."""
+    _config.append(config)
     stream = telemetry.logger.registered_handler.stream
     assert isinstance(stream, RedactingStream)
     target = stream._target  # what the log lines are written to, after redaction
@@ -83,19 +87,50 @@ def pytest_configure(config: pytest.Config) -> None:
     SecretValues.from_mapping = classmethod(recording)  # type: ignore[method-assign, assignment]
 
 
+_config: list[pytest.Config] = []
+
+
+def _leads_workers(config: pytest.Config) -> bool:
+    """Whether this process hands the tests to pytest-xdist workers (which then scan for themselves)."""
+    return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Scan what pytest captured for each test phase."""
+    """Scan what pytest captured for each test phase (in the process that ran the test)."""
+    if _config and _leads_workers(_config[0]):
+        return
     for name, text in report.sections:
         if name.startswith("Captured"):
             _scan(text, f"{report.nodeid} ({name})")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Add a pytest-xdist worker's figures and leaks to this session's."""
+    found = getattr(node, "workeroutput", {}).get("secret_leak_check")
+    if found:
+        _scanned[0] += found["chunks"]
+        _scanned[1] += found["characters"]
+        _configured_digests.update(found["configured"])
+        _leaks.extend(found["leaks"])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Report the figures; any leak fails the session."""
+    """Report the figures; any leak fails the session (a worker hands them to the session that leads it)."""
+    _configured_digests.update(hashlib.sha256(value.encode()).hexdigest() for value in _configured)
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["secret_leak_check"] = {
+            "chunks": _scanned[0],
+            "characters": _scanned[1],
+            "configured": sorted(_configured_digests),
+            "leaks": _leaks,
+        }
+        return
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
     summary = (
         f"secret-leak check: {_scanned[0]} output chunks ({_scanned[1]:,} characters) scanned against "
-        f"{len(_configured) + len(_FIXED_SECRETS)} configured secret values and 4 secret shapes: {len(_leaks)} leaks"
+        f"{len(_configured_digests) + len(_FIXED_SECRETS)} configured secret values and 4 secret shapes: "
+        f"{len(_leaks)} leaks"
     )
     if terminal is not None:
         terminal.write_line(summary)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.contract.report import Outcome
@@ -15,7 +15,7 @@ from geminidb_patcher.contract.request import Target
 from geminidb_patcher.errors import InternalError, UpstreamError
 from geminidb_patcher.reconcile.budget import PERMISSION_DENIED, ErrorBudget
 from geminidb_patcher.reconcile.observe import api_now
-from geminidb_patcher.reconcile.outcomes import outcome_for
+from geminidb_patcher.reconcile.outcomes import OutcomeFields, outcome_for
 from geminidb_patcher.reconcile.plan import Batch
 from geminidb_patcher.reconcile.ports import STATE_REFUSAL_CODES, GeminiDBPort, UpgradeResult
 from geminidb_patcher.reconcile.snapshot import is_upgrade_job
@@ -47,9 +47,9 @@ class ActSettings:
     deadline_margin_ms: int
 
 
-def _outcome(batch: Batch, index: int, reason: Reason | None = None, **fields: Any) -> Outcome:
-    wave = batch.waves[index] if index < len(batch.waves) else None
-    return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], reason, wave=wave, **fields)
+def _outcome(batch: Batch, index: int, reason: Reason | None = None, **fields: Unpack[OutcomeFields]) -> Outcome:
+    fields["wave"] = batch.waves[index] if index < len(batch.waves) else None
+    return outcome_for(batch.target, batch.instances[index].id, batch.instances[index], reason, **fields)
 
 
 def _reobserve(port: GeminiDBPort, since: datetime, now: datetime) -> dict[str, str]:

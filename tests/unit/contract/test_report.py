@@ -1,4 +1,4 @@
-"""The invocation's answer stays under Lambda's response limit; outcomes share their field-name sets safely."""
+"""The invocation's answer stays under Lambda's response limit."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from geminidb_patcher.contract.report import ANSWER_JOBS, ANSWER_OUTCOMES, JobRecord, Outcome
 from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.notify.dispatch import Notifier
-from geminidb_patcher.reconcile.outcomes import outcome_for
 from geminidb_patcher.run.publish import Publisher
 from geminidb_patcher.telemetry import logger, metrics
 from tests.reports import TARGET, failing_run, report, small_run
@@ -61,29 +60,6 @@ def test_a_big_report_answers_under_the_lambda_limit_with_what_needs_attention_f
     assert answer["omitted"]["outcomes"] == 50_000 - ANSWER_OUTCOMES
     assert answer["omitted"]["upgrade_results"] == len(results) - ANSWER_OUTCOMES
     assert big.run_id in answer["omitted"]["where"]
-
-
-def test_outcomes_built_alike_share_one_field_name_set_and_still_dump_and_copy_like_any_model() -> None:
-    first = outcome_for(TARGET, "a" * 32, None, outcome="skipped", reason="busy")
-    second = outcome_for(TARGET, "b" * 32, None, outcome="skipped", reason="busy")
-    other = outcome_for(TARGET, "c" * 32, None, outcome="failed", error_code="DBS.200998")
-
-    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
-    assert other.__pydantic_fields_set__ is not first.__pydantic_fields_set__
-    assert first.model_dump(exclude_unset=True) == {
-        "instance_id": "a" * 32,
-        "instance_name": None,
-        "engine": None,
-        "version": None,
-        "maintenance_window": None,
-        "region": TARGET.region,
-        "project_id": TARGET.project_id,
-        "outcome": "skipped",
-        "reason": "busy",
-    }
-    changed = first.model_copy(update={"detail": "copied"})
-    assert "detail" in changed.model_fields_set
-    assert "detail" not in second.model_fields_set
 
 
 def _running_jobs(count: int) -> list[JobRecord]:

@@ -12,6 +12,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,8 @@ def _check_accounted(report: dict[str, Any], expected_ids: set[str], label: str)
 
 
 def demo() -> int:
-    """Plan through the scheduler event, apply, then a signed webhook over real HTTP; print what happened."""
+    """Plan through the scheduler event, apply, then a signed webhook over real HTTP, then approve a plan from its
+    chat message's link as a person would; print what happened."""
     fleet = demo_fleet()
     log_file = OUT / "demo-logs.jsonl"
     log_file.unlink(missing_ok=True)
@@ -115,7 +117,10 @@ def demo() -> int:
         environ = simulator_environment(simulator, webhook_secret=webhook_secret)
         environ.pop("NOTIFY_WEBHOOK_URL")
         environ |= channel_environment(simulator)
-        handler = make_handler(environ, simulator_wiring(simulator, environ))
+        environ["APPROVAL_SECRET"] = new_webhook_secret()
+        gateway = LocalGateway()
+        environ["WEBHOOK_API_URL"] = gateway.base_url
+        handler = gateway.handler = make_handler(environ, simulator_wiring(simulator, environ))
         all_ids = {item["id"] for item in simulator.fleet.instances}
         print(
             f"Simulator: {simulator.base_url}, {len(all_ids)} instances "
@@ -135,7 +140,7 @@ def demo() -> int:
         problems += [f"job {job} for {i} is not in the simulator" for i, job in submitted.items() if job not in jobs]
 
         simulator.state.clock.advance(UPGRADE_HOURS * 3600)
-        with LocalGateway(handler) as gateway:
+        with gateway:
             body = json.dumps({"mode": "plan", "lookback": f"PT{UPGRADE_HOURS + 1}H"}).encode()
             headers = {
                 "Content-Type": "application/json",
@@ -153,6 +158,10 @@ def demo() -> int:
             report = response.json()
             print(_table(report) + "\n")
             problems += _check_accounted(report, all_ids, "3. webhook plan")
+            with _logs_to(log_file):
+                lines, found = approve_from_chat(gateway.base_url, webhook_secret, simulator)
+            print("\n".join(lines))
+            problems += found
 
         state = simulator.state.backend.snapshot()
         job_states = Counter(job["status"] for job in state["jobs"])
@@ -177,16 +186,92 @@ def demo() -> int:
     return 1 if problems else 0
 
 
+def approve_from_chat(base_url: str, webhook_secret: str, simulator: Simulator) -> tuple[list[str], list[str]]:
+    """Step 4: a plan for review (it accepts the one failed upgrade: ``max_errors`` 1), its "Review and apply" link
+    from the Slack message, opened and pressed as a person would, then pressed again. Lines to print, problems."""
+    seen = len(simulator.inbox)
+    body = json.dumps({"mode": "plan", "max_errors": 1}).encode()
+    headers = {"Content-Type": "application/json", **sign_headers(webhook_secret, "msg_demo_2", int(time.time()), body)}
+    plan = requests.post(f"{base_url}/runs", data=body, headers=headers, timeout=30).json()
+    link = slack_approval_link(simulator.inbox[seen:])
+    if link is None:
+        return [], [f"4. the Slack message of plan {plan.get('plan_id')} has no approval link"]
+    upgrades = _upgrade_calls(simulator)
+    page = requests.get(link, timeout=30)
+    sent_by_get = _upgrade_calls(simulator) - upgrades
+    pressed = requests.post(link, data={}, headers={"Origin": base_url}, timeout=60)
+    sent_by_apply = _upgrade_calls(simulator) - upgrades - sent_by_get
+    again = requests.post(link, data={}, headers={"Origin": base_url}, timeout=60)
+    sent_again = _upgrade_calls(simulator) - upgrades - sent_by_get - sent_by_apply
+    reports = [m["body"] for m in simulator.inbox[seen:] if m["kind"] == "webhook" and isinstance(m.get("body"), dict)]
+    applied = next((report for report in reports if report.get("trigger") == "approval"), None)
+    planned = plan.get("counts", {}).get("planned")
+    lines = [
+        (
+            f"4. A plan for review (POST /runs, mode plan, max_errors 1): {planned} planned, plan "
+            f'{plan.get("plan_id")}; its Slack message carries a "Review and apply" link ({len(link)} characters).'
+        ),
+        f'   GET the link → HTTP {page.status_code}, "{page_title(page.text)}"; batch upgrade calls: {sent_by_get}.',
+        (
+            f'   Press "Apply this plan" → HTTP {pressed.status_code}, "{page_title(pressed.text)}"; '
+            f"batch upgrade calls: {sent_by_apply}."
+        ),
+    ]
+    if applied is not None:
+        acted = [o for o in applied["outcomes"] if o["outcome"] in ("submitted", "rejected", "failed")]
+        lines += [
+            f"     {o['instance_name']:<30} {o['outcome']:<9} {o.get('job_id') or o.get('error_code')}" for o in acted
+        ]
+        lines.append(f"   the apply's report source: {json.dumps(applied.get('source'))}")
+    again_title = page_title(again.text)
+    lines.append(f'   Press it again → HTTP {again.status_code}, "{again_title}"; batch upgrade calls: {sent_again}.\n')
+    problems = []
+    if (page.status_code, pressed.status_code, again.status_code) != (200, 200, 409):
+        problems.append(
+            f"4. the approval round trip answered {page.status_code}, {pressed.status_code}, {again.status_code}"
+        )
+    if sent_by_get or sent_again or not sent_by_apply:
+        problems.append(f"4. upgrade calls: {sent_by_get} on GET, {sent_by_apply} on Apply, {sent_again} pressed again")
+    return lines, problems
+
+
+def _upgrade_calls(simulator: Simulator) -> int:
+    return sum(1 for e in simulator.exchanges if e.method == "POST" and "db-upgrade" in e.path)
+
+
+def slack_approval_link(inbox: list[dict[str, Any]]) -> str | None:
+    """The newest "Review and apply" button URL a Slack message carried."""
+    for message in reversed(inbox):
+        if message["kind"] != "slack":
+            continue
+        for block in (message.get("body") or {}).get("blocks", []):
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("url"):
+                    return str(element["url"])
+    return None
+
+
+def page_title(html: str) -> str:
+    """An HTML page's ``<title>``."""
+    start, end = html.find("<title>"), html.find("</title>")
+    return html_unescape(html[start + 7 : end]) if 0 <= start < end else ""
+
+
 @contextlib.contextmanager
-def _environment() -> Iterator[Mapping[str, str]]:
-    """The process environment, or an embedded simulator with the demo fleet when none is configured."""
+def _environment(channels: bool = False) -> Iterator[Mapping[str, str]]:
+    """The process environment, or an embedded simulator with the demo fleet when none is configured (with
+    ``channels``, every chat channel pointed at its vendor-faithful receiver, as in the demo)."""
     if os.environ.get("GEMINIDB_ENDPOINT"):
         yield os.environ
         return
     with Simulator(demo_fleet()) as simulator:
         secret = os.environ.get("WEBHOOK_SECRET") or new_webhook_secret()
         print(f"No GEMINIDB_ENDPOINT set: using an embedded simulator at {simulator.base_url}.", file=sys.stderr)
-        yield {**simulator_environment(simulator, webhook_secret=secret), **os.environ}
+        environ = simulator_environment(simulator, webhook_secret=secret)
+        if channels:
+            environ.pop("NOTIFY_WEBHOOK_URL")
+            environ |= channel_environment(simulator)
+        yield {**environ, **os.environ}
 
 
 def _load_event(event_file: Path) -> dict[str, Any]:
@@ -236,18 +321,23 @@ def invoke(event_file: Path, sign: bool) -> int:
 
 
 def serve(port: int) -> int:
-    """Serve the handler over HTTP on 127.0.0.1 so ``curl`` can reach it."""
-    with _environment() as environ:
+    """Serve the handler over HTTP on 127.0.0.1 so ``curl`` (and a browser, for the approval pages) can reach it."""
+    with _environment(channels=True) as given:
+        environ = dict(given)
+        environ.setdefault("APPROVAL_SECRET", new_webhook_secret())
         secret_file = OUT / "webhook-secret"
         OUT.mkdir(exist_ok=True)
         secret_file.write_text(environ.get("WEBHOOK_SECRET", ""))
         secret_file.chmod(0o600)
         try:
-            gateway = LocalGateway(make_handler(environ), port)
+            gateway = LocalGateway(port=port)
         except OSError as exc:
             raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+        environ.setdefault("WEBHOOK_API_URL", gateway.base_url)
+        gateway.handler = make_handler(environ)
         print(
-            f"listening on {gateway.base_url} (POST /runs, GET /openapi.json); webhook secret in {secret_file}",
+            f"listening on {gateway.base_url} (POST /runs, GET /openapi.json, the approval pages under /approvals/); "
+            f"webhook secret in {secret_file}",
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt), _logs_to(OUT / "serve-logs.jsonl"):

@@ -101,6 +101,10 @@ def joined_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
+def _not_ready(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"statusCode": 503, "headers": {"content-type": "application/json"}, "body": '{"message":"not ready"}'}
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -110,13 +114,26 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalGateway:
-    """Serves the handler on 127.0.0.1 in a background thread."""
+    """Serves the handler on 127.0.0.1 in a background thread.
 
-    def __init__(self, handler: Handler, port: int = 0) -> None:
+    The address is taken at once; the handler may be given later (``handler``), so a function whose environment
+    names its own public URL (``WEBHOOK_API_URL``) can be built after the port is known.
+    """
+
+    def __init__(self, handler: Handler = _not_ready, port: int = 0) -> None:
         self._server = _Server(handler, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-gateway", daemon=True
         )
+
+    @property
+    def handler(self) -> Handler:
+        """What every request is handed to."""
+        return self._server.handler
+
+    @handler.setter
+    def handler(self, handler: Handler) -> None:
+        self._server.handler = handler
 
     @property
     def base_url(self) -> str:

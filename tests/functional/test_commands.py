@@ -52,15 +52,22 @@ def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
     assert "all found as UpgradeDbVersion jobs: True" in result.stdout
     assert (tmp_path / "local-out" / "demo-logs.jsonl").stat().st_size > 0
     messages = json.loads((tmp_path / "local-out" / "notifications.json").read_text())
-    # the always-on webhook hears all three runs; the six chat/SMN channels the apply and the failed job
-    assert Counter(m["kind"] for m in messages) == {"webhook": 3} | dict.fromkeys(
-        ("slack", "teams", "feishu", "dingtalk", "wecom", "smn"), 2
+    # every channel hears the five runs that notify: two plans with an approval link (changes: they wait for a
+    # person), the apply, the plan that saw jobs end, and the approved apply; the approval page's own plan is silent
+    assert Counter(m["kind"] for m in messages) == dict.fromkeys(
+        ("webhook", "slack", "teams", "feishu", "dingtalk", "wecom", "smn"), 5
     )
     assert all(200 <= m["status"] < 300 for m in messages)
     # AND the compliance the runs emitted moves once the applied upgrades have ended
     assert (
         "Fleet ComplianceRatio per run, from those EMF records: 4.88% current (39 behind) → 4.88% current (39 "
-        "behind) → 63.41% current (15 behind)." in result.stdout
+        "behind) → 63.41% current (15 behind)" in result.stdout
     )
+    # AND step 4 approves a plan from its chat message: the page sends nothing, Apply sends it, a second press not
+    step4 = result.stdout[result.stdout.index("4. A plan for review") :]
+    assert 'GET the link → HTTP 200, "Review and apply: 4 instance(s) to patch"; batch upgrade calls: 0.' in step4
+    assert 'Press "Apply this plan" → HTTP 200, "Plan applied"' in step4
+    assert 'Press it again → HTTP 409, "The plan has changed"; batch upgrade calls: 0.' in step4
+    assert '"kind": "approval_link"' in step4
     compliance_lines = [line for line in result.stdout.splitlines() if line.startswith("  → compliance: ")]
     assert len(compliance_lines) == 3 and compliance_lines[0] != compliance_lines[-1]

@@ -79,12 +79,37 @@ def check_slack(raw: bytes, query: Mapping[str, str], headers: Mapping[str, str]
             text.get("type") not in ("mrkdwn", "plain_text") or not 0 < len(text.get("text", "")) <= SLACK_SECTION_TEXT
         ):
             return 400, "invalid_blocks"
-        if kind not in ("header", "section", "context", "divider"):
+        if kind == "actions" and not _slack_buttons_ok(block.get("elements")):
+            return 400, "invalid_blocks"
+        if kind not in ("header", "section", "context", "divider", "actions"):
             return 400, "invalid_blocks"
     total = sum(len(str(_dict_text(block))) for block in blocks)
     if total > SLACK_TOTAL_TEXT:
         return 400, "msg_blocks_too_long"
     return 200, "ok"
+
+
+SLACK_BUTTON_TEXT = 75
+SLACK_BUTTON_URL = 3000
+SLACK_ACTION_ELEMENTS = 25
+
+
+def _slack_buttons_ok(elements: Any) -> bool:
+    """An actions block of link buttons: 1-25 elements, plain_text ≤ 75 characters, url ≤ 3000, a known style."""
+    if not isinstance(elements, list) or not 0 < len(elements) <= SLACK_ACTION_ELEMENTS:
+        return False
+    for element in elements:
+        text = element.get("text") if isinstance(element, dict) else None
+        if (
+            not isinstance(text, dict)
+            or element.get("type") != "button"
+            or text.get("type") != "plain_text"
+            or not 0 < len(str(text.get("text", ""))) <= SLACK_BUTTON_TEXT
+            or not 0 < len(str(element.get("url", "x"))) <= SLACK_BUTTON_URL
+            or element.get("style", "primary") not in ("primary", "danger")
+        ):
+            return False
+    return True
 
 
 def _dict_text(block: Any) -> str:
@@ -123,6 +148,10 @@ def _teams_problem(raw: bytes) -> str | None:
         or card.get("version") not in ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
         or not isinstance(card.get("body"), list)
         or not all(isinstance(e, dict) and e.get("type") for e in card["body"])
+        or not all(
+            isinstance(a, dict) and a.get("type") == "Action.OpenUrl" and a.get("title") and a.get("url")
+            for a in card.get("actions", [])
+        )
     ):
         return "InvalidRequestContent"
     return None

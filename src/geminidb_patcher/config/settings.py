@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Json, ValidationError
@@ -38,6 +39,8 @@ ENV_NOTIFY_CHANNELS = "NOTIFY_CHANNELS"
 ENV_NOTIFY_FAILS_RUN = "NOTIFY_FAILURE_FAILS_RUN"
 NOTIFY_WEBHOOK_SECRET_NAME = "NOTIFY_WEBHOOK_SECRET"
 ENV_WEBHOOK_AUTH = "WEBHOOK_AUTH"
+ENV_WEBHOOK_API_URL = "WEBHOOK_API_URL"
+ENV_APPROVAL_TTL = "APPROVAL_TTL"
 ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
 ENV_MAX_INSTANCE_IDS = "MAX_INSTANCE_IDS"
 ENV_MAX_TARGETS = "MAX_TARGETS"
@@ -96,6 +99,10 @@ class Settings:
     """region → the engines its batch patch API accepts, where configured (overrides the site table)."""
     lock: LockSettings | None = None
     """Where the apply lease lives; ``None``: applies are not guarded against each other (local runs, the demo)."""
+    webhook_api_url: str | None = None
+    """The webhook API's public base URL: approval links are made under it (``None``: no links)."""
+    approval_ttl: timedelta = timedelta(hours=12)
+    """How long an approval link works."""
 
 
 def _bounded(default: float, low: float, high: float, alias: str) -> Any:
@@ -112,6 +119,7 @@ SHAPES = {
     ENV_PATCH_ENGINES: PATCH_ENGINES_PROBLEM,
     ENV_NOTIFY_FAILS_RUN: "must be true or false",
     ENV_WEBHOOK_AUTH: "must be 'signature' or 'iam'",
+    ENV_APPROVAL_TTL: "must be an ISO 8601 duration from PT5M to P7D, e.g. PT12H",
 }
 """What a variable of a fixed shape must look like, said whatever pydantic found wrong with it."""
 
@@ -140,6 +148,9 @@ class Environment(BaseModel):
     patch_engines: Json[dict[str, list[Engine]]] = Field(default_factory=dict, validation_alias=ENV_PATCH_ENGINES)
     blackouts: Json[Annotated[list[Blackout], Field(max_length=MAX_BLACKOUTS)]] = Field(
         default_factory=list, validation_alias=ENV_BLACKOUTS
+    )
+    approval_ttl: timedelta = Field(
+        timedelta(hours=12), ge=timedelta(minutes=5), le=timedelta(days=7), validation_alias=ENV_APPROVAL_TTL
     )
 
     @classmethod
@@ -259,6 +270,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     iam_endpoint = environ.get(ENV_IAM_ENDPOINT) or None
     notify_url = environ.get(ENV_NOTIFY_URL) or None
     checked_notify_url = check_url(ENV_NOTIFY_URL, notify_url) if notify_url else None
+    api_url = environ.get(ENV_WEBHOOK_API_URL, "").strip() or None
     return Settings(
         default_target=target,
         endpoint_override=check_url(ENV_ENDPOINT, endpoint) if endpoint else None,
@@ -280,4 +292,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         dr_role_tag=_dr_role_tag(environ),
         patch_engines=_patch_engines(values.patch_engines),
         lock=_lock(environ, values),
+        webhook_api_url=check_url(ENV_WEBHOOK_API_URL, api_url) if api_url else None,
+        approval_ttl=values.approval_ttl,
     )

@@ -41,6 +41,7 @@ from geminidb_patcher.notify.dispatch import Notifier
 from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.reconcile.observe import SiteRules
+from geminidb_patcher.run.approval import ApprovalIssuer
 from geminidb_patcher.run.events import LogEvents, WithProgress
 from geminidb_patcher.run.lease import LeasePolicy, LeaseStore
 from geminidb_patcher.run.patcher import Patcher, RequestLimits
@@ -83,6 +84,11 @@ def remembered(token: IssuedToken) -> IssuedToken:
     """``token``, taught to the redactor first: an upstream answer that echoes it never shows it."""
     redactor.remember([token.value])
     return token
+
+
+def remember_capability(token: str) -> None:
+    """Keep an approval token out of every log line, as a secret is."""
+    redactor.remember([token])
 
 
 def utc_now() -> datetime:
@@ -273,8 +279,30 @@ class Wiring:
             metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
         return Notifier(unique, all_failed_fails_run=self.settings.notify_failure_fails_run)
 
-    def patcher(self, on_batch: Callable[[BatchRecord], None] | None = None) -> Patcher:
-        """A patcher wired to the current secrets; ``on_batch`` hears of every batch call (the CLI's progress)."""
+    def approvals(self, base_url: str | None = None) -> ApprovalIssuer | None:
+        """Who mints approval links under ``base_url`` (default ``WEBHOOK_API_URL``); ``None`` when there is none."""
+        base = base_url or self.settings.webhook_api_url
+        return None if base is None else self.approval_issuer(base)
+
+    def approval_issuer(self, base_url: str = "") -> ApprovalIssuer:
+        """An issuer with the current approval keys and ``APPROVAL_TTL``; every token it mints is taught to the
+        redactor."""
+        return ApprovalIssuer(
+            keys=self.approval_keys,
+            base_url=base_url,
+            ttl=self.settings.approval_ttl,
+            remember=remember_capability,
+        )
+
+    def approval_keys(self) -> list[bytes]:
+        """The current approval keys (none: approval links are refused)."""
+        return self.secret_values().approval_keys()
+
+    def patcher(
+        self, on_batch: Callable[[BatchRecord], None] | None = None, approval_base_url: str | None = None
+    ) -> Patcher:
+        """A patcher wired to the current secrets; ``on_batch`` hears of every batch call (the CLI's progress);
+        approval links go under ``approval_base_url`` (default ``WEBHOOK_API_URL``)."""
         notifier = self.notifier(self.secret_values())
         return Patcher(
             clients=self.client,
@@ -293,6 +321,7 @@ class Wiring:
             lease_policy=LeasePolicy(self.settings.lock.term_seconds, self.settings.lock.wait_seconds)
             if self.settings.lock
             else LeasePolicy(),
+            approvals=self.approvals(approval_base_url),
             site_rules=SiteRules(
                 dr_role_tag=self.settings.dr_role_tag,
                 role_api_engines=ROLE_API_ENGINES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from geminidb_patcher.contract.base import Strict
 from geminidb_patcher.contract.reasons import ANOTHER_RUN, WaitingFor, reason_of
@@ -113,6 +113,29 @@ class TriggerSource(Strict):
     scheduled_time: str | None = None
 
 
+class ApprovalSource(Strict):
+    """The approval link an apply came from: which link (its ID, never the token), for which plan, and who pressed."""
+
+    kind: Literal["approval_link"] = "approval_link"
+    token_id: str
+    plan_id: str
+    issued_at: datetime
+    expires_at: datetime
+    caller_ip: str | None = None
+    user_agent: str | None = None
+
+
+class ApprovalOffer(Strict):
+    """A plan run's approval link: its ID and expiry, or why there is none. The URL itself is never dumped (logs,
+    answers): it is a bearer capability, carried only to the notification channels and the CLI."""
+
+    token_id: str | None = None
+    expires_at: datetime | None = None
+    unavailable: str | None = None
+    """Why this plan has no link (the request does not fit in one)."""
+    url: str | None = Field(default=None, exclude=True, repr=False)
+
+
 class EngineCompliance(Strict):
     """How far one engine of one target is behind: every instance the run read, in scope or not."""
 
@@ -182,7 +205,9 @@ class RunReport(Strict):
     plan_id: str | None = None
     rollout: Rollout | None = None
     jobs: list[JobRecord] = []
-    source: TriggerSource | None = None
+    source: TriggerSource | ApprovalSource | None = None
+    approval: ApprovalOffer | None = None
+    """A plan run's link to review and apply exactly this plan (when approvals are configured)."""
     compliance: list[EngineCompliance] = []
     next_steps: list[NextStep] = []
     complete: bool = True

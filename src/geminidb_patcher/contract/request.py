@@ -32,7 +32,7 @@ SUPPORTED_ENGINES: frozenset[str] = frozenset(get_args(Engine))
 
 Mode = Literal["plan", "apply"]
 
-Trigger = Literal["schedule", "webhook", "direct", "cli"]
+Trigger = Literal["schedule", "webhook", "direct", "cli", "approval"]
 
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 

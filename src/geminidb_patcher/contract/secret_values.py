@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from geminidb_patcher.contract.approval import approval_key
 from geminidb_patcher.contract.signatures import is_webhook_secret
 
 
@@ -22,6 +23,7 @@ class SecretValues:
     huaweicloud_iam_agency_domain_id: str | None = None
     huaweicloud_iam_agency_name: str | None = None
     webhook_secret: str | None = None
+    approval_secret: str | None = None
     notify_webhook_secret: str | None = None
     notify_channels: str | None = None
     notify_values: tuple[tuple[str, str], ...] = ()
@@ -65,6 +67,11 @@ class SecretValues:
         """Positions (from 1) of the configured webhook secrets that are not ``whsec_`` + base64, and the count."""
         configured = (self.webhook_secret or "").split()
         return [n for n, secret in enumerate(configured, 1) if not is_webhook_secret(secret)], len(configured)
+
+    def approval_keys(self) -> list[bytes]:
+        """The keys of the well-formed approval secrets (space-separated while one is rotated; the first signs)."""
+        keys = [approval_key(secret) for secret in (self.approval_secret or "").split()]
+        return [key for key in keys if key is not None]
 
     def all_values(self) -> list[str]:
         """Every non-empty secret value, for redaction checks."""

@@ -1,4 +1,4 @@
-"""The webhook: ``POST /runs`` and ``GET /openapi.json`` on an API Gateway HTTP API (payload v2)."""
+"""The webhook: ``POST /runs``, ``GET /openapi.json`` and the approval pages on an API Gateway HTTP API (payload v2)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from geminidb_patcher import __version__
-from geminidb_patcher.config.wiring import Wiring
+from geminidb_patcher.config.wiring import Wiring, remember_capability
 from geminidb_patcher.contract.problems import describe_problems
 from geminidb_patcher.contract.reasons import ANOTHER_RUN
 from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.contract.request import RunRequest
 from geminidb_patcher.contract.signatures import WebhookAuthError, verify
+from geminidb_patcher.entrypoints.approvals import ApprovalPages, is_approval_path
 from geminidb_patcher.errors import ANSWERS, PatcherError, UnauthorizedError, answer_for
 from geminidb_patcher.run.lease import LeaseStore, LeaseUnavailableError
 from geminidb_patcher.run.patcher import RunContext
@@ -144,13 +145,20 @@ class WebhookApi:
     def for_wiring(cls, wiring: Wiring) -> WebhookApi:
         """The webhook of a deployment: a fresh patcher per run, the current secrets, the shared webhook IDs."""
         settings = wiring.settings
+
+        def run(request: RunRequest, context: RunContext) -> RunReport:
+            return wiring.patcher().run(request, context)
+
         return cls(
-            lambda request, context: wiring.patcher().run(request, context),
+            run,
             wiring.webhook_secrets,
             tolerance=settings.webhook_tolerance_seconds,
             auth_mode=settings.webhook_auth,
             max_body_bytes=settings.max_body_bytes,
             shared_ids=wiring.lease_store,
+            approvals=ApprovalPages(
+                run, wiring.approval_keys, wiring.approval_issuer().mint, remember=remember_capability
+            ),
         )
 
     def __init__(
@@ -163,8 +171,11 @@ class WebhookApi:
         max_body_bytes: int = 65_536,
         clock: Callable[[], float] = time.time,
         shared_ids: LeaseStore | None = None,
+        approvals: ApprovalPages | None = None,
     ) -> None:
         self._secrets = webhook_secrets
+        self._approvals = approvals
+        """The approval pages, authenticated by their token (``None``: those paths are refused like any other)."""
         self._shared_ids = shared_ids
         """With the lease table: every container's accepted IDs, so a replay to another container is refused too."""
         self._tolerance = tolerance
@@ -182,6 +193,8 @@ class WebhookApi:
         """
         request = HttpRequest.of(event)
         method, raw = request.method, request.raw
+        if self._approvals is not None and is_approval_path(request.path):
+            return self._approvals.answer(method, request.path, request.headers, raw, event, context)
         accepted_id: str | None = None
         claim: str | None = None
         if (method, request.path) not in PUBLIC_ROUTES:

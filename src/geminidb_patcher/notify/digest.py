@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from geminidb_patcher.contract.report import EngineCompliance, NextStep, Outcome, RunReport
+from geminidb_patcher.contract.report import ApprovalSource, EngineCompliance, NextStep, Outcome, RunReport
 from geminidb_patcher.contract.tally import compliance_totals
 
 Severity = Literal["ok", "warning", "failure"]
@@ -27,6 +27,16 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A button or link the channel shows below the sections: ``Review and apply`` for a plan's approval page."""
+
+    label: str
+    url: str
+    note: str
+    """Said beside it, e.g. ``valid until 2026-11-28 14:00 UTC``."""
+
+
+@dataclass(frozen=True)
 class Digest:
     """What every channel shows, before formatting."""
 
@@ -35,6 +45,7 @@ class Digest:
     counts: tuple[tuple[str, int], ...]
     sections: tuple[Section, ...]
     footer: str
+    link: Link | None = None
 
     @property
     def counts_line(self) -> str:
@@ -140,11 +151,13 @@ def has_failures(report: RunReport) -> bool:
 
 
 def has_changes(report: RunReport) -> bool:
-    """Something happened: an instance was submitted, rejected or failed, or an upgrade job ended."""
+    """Something happened or waits for a person: an instance was submitted, rejected or failed, an upgrade job
+    ended, or a plan waits for approval (it has a link)."""
     return bool(
         report.counts.get("submitted")
         or has_failures(report)
         or any(job.status in ("Completed", "Failed") for job in report.jobs)
+        or (report.approval is not None and report.approval.url is not None)
     )
 
 
@@ -184,6 +197,9 @@ def build_digest(report: RunReport) -> Digest:
     if report.errors:
         lines = tuple(f"{e.region}/{e.project_id}: {e.error_code or ''} {e.error_message}" for e in report.errors)
         sections.append(Section(f"Targets not observed ({len(report.errors)})", lines))
+    approval = _approval_line(report)
+    if approval:
+        sections.insert(0, Section("Approval", (approval,), whole=True))
     if report.notes:
         sections.append(Section("Notes", tuple(report.notes)))
     footer = f"Run {report.run_id}" + (f" · plan {report.plan_id}" if report.plan_id else "")
@@ -194,7 +210,31 @@ def build_digest(report: RunReport) -> Digest:
         counts=tuple((kind, count) for kind, count in report.counts.items()),
         sections=tuple(sections),
         footer=footer,
+        link=_approval_link(report),
     )
+
+
+APPROVE_LABEL = "Review and apply"
+
+
+def _approval_link(report: RunReport) -> Link | None:
+    offer = report.approval
+    if offer is None or offer.url is None:
+        return None
+    return Link(APPROVE_LABEL, offer.url, f"this plan only, valid until {_at(offer.expires_at)}")
+
+
+def _approval_line(report: RunReport) -> str | None:
+    """How an apply was approved, or why a plan has no approval link."""
+    source = report.source
+    if isinstance(source, ApprovalSource):
+        return (
+            f"Applied from an approval link ({source.token_id}, issued {_at(source.issued_at)}) "
+            f"for plan {source.plan_id}."
+        )
+    if report.approval is not None and report.approval.unavailable:
+        return f"No approval link: {report.approval.unavailable}"
+    return None
 
 
 def fit_lines(

@@ -35,6 +35,8 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         parts = [f"### {digest.title}", f"**{MARKS[digest.severity]} {digest.counts_line}**"]
         texts = section_texts(digest.sections, budget, utf8_size, bullet="- ", clean=inert)
         parts += [f"**{s.heading}**\n\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
+        if digest.link is not None:
+            parts.append(f"**[{digest.link.label}]({digest.link.url})** ({digest.link.note})")
         parts.append(f"###### {digest.footer}")
         return {"msgtype": "markdown", "markdown": {"title": digest.title[:64], "text": "\n\n".join(parts)}}
 

@@ -37,7 +37,13 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         for section, text in zip(digest.sections, texts, strict=True):
             elements.append({"tag": "hr"})
             elements.append({"tag": "div", "text": {"tag": "lark_md", "content": f"**{section.heading}**\n{text}"}})
-        elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": digest.footer}]})
+        footer = digest.footer
+        if digest.link is not None:
+            label = {"tag": "plain_text", "content": digest.link.label}
+            button = {"tag": "button", "text": label, "type": "primary", "url": digest.link.url}
+            elements.append({"tag": "action", "actions": [button]})
+            footer = f"{digest.link.note.capitalize()} · {footer}"
+        elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": footer}]})
         return {
             "msg_type": "interactive",
             "card": {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from geminidb_patcher.contract.report import RunReport
 from geminidb_patcher.contract.signatures import sign_headers
-from geminidb_patcher.notify.base import SignedChannel
+from geminidb_patcher.notify.base import SignedChannel, json_body
 from geminidb_patcher.notify.digest import Digest, NotifyOn
 
 
@@ -19,5 +19,9 @@ class JsonWebhookChannel(SignedChannel):
     def send(self, report: RunReport, digest: Digest) -> int:
         """Sign and deliver the whole report."""
         body = report.model_dump_json().encode()
+        if report.approval is not None and report.approval.url is not None:  # the only place the report's URL goes
+            dumped = report.model_dump(mode="json")
+            dumped["approval"]["url"] = report.approval.url
+            body = json_body(dumped)
         headers = sign_headers(self.secret, report.run_id, int(self.clock()), body) if self.secret else {}
         return self.sender.post(self.name, self.url, body, headers)

@@ -31,7 +31,7 @@ def render(digest: Digest) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": clip(digest.title, HEADER_LIMIT)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{ICONS[digest.severity]} {digest.counts_line}"}},
     ]
-    sections = digest.sections[: MAX_BLOCKS - 3]
+    sections = digest.sections[: MAX_BLOCKS - 4]
     footer = _escape(digest.footer)
     left = TOTAL_TEXT_LIMIT - sum(len(b["text"]["text"]) for b in blocks) - len(footer) - MIN_SECTION_ROOM
     for number, section in enumerate(sections):
@@ -46,6 +46,10 @@ def render(digest: Digest) -> dict[str, Any]:
         (body,) = section_texts([escaped], room, len)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading + body}})
         left -= len(heading) + len(body)
+    if digest.link is not None:
+        button = {"type": "button", "text": {"type": "plain_text", "text": digest.link.label}, "url": digest.link.url}
+        blocks.append({"type": "actions", "elements": [{**button, "style": "primary"}]})
+        footer = f"{_escape(digest.link.note.capitalize())} · {footer}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return {"text": f"{digest.title}: {digest.counts_line}", "blocks": blocks}
 

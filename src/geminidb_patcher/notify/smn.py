@@ -43,6 +43,8 @@ def email_text(digest: Digest, limit: int = EMAIL_LIMIT) -> str:
         texts = section_texts(digest.sections, budget, utf8_size, bullet="  - ")
         parts = [digest.title, "=" * min(len(digest.title), 72), digest.counts_line]
         parts += [f"{s.heading}\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
+        if digest.link is not None:
+            parts.append(f"{digest.link.label} ({digest.link.note}):\n{digest.link.url}")
         parts.append(digest.footer)
         return "\n\n".join(parts)
 

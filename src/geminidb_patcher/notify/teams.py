@@ -34,13 +34,16 @@ def render(digest: Digest, limit: int = PAYLOAD_LIMIT) -> dict[str, Any]:
         for section, text in zip(digest.sections, texts, strict=True):
             body.append({"type": "TextBlock", "text": section.heading, "weight": "Bolder", "wrap": True})
             body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "Small"})
-        body.append({"type": "TextBlock", "text": digest.footer, "isSubtle": True, "size": "Small", "wrap": True})
-        card = {
+        footer = f"{digest.link.note.capitalize()} · {digest.footer}" if digest.link else digest.footer
+        body.append({"type": "TextBlock", "text": footer, "isSubtle": True, "size": "Small", "wrap": True})
+        card: dict[str, Any] = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
             "version": "1.4",
             "body": body,
         }
+        if digest.link is not None:
+            card["actions"] = [{"type": "Action.OpenUrl", "title": digest.link.label, "url": digest.link.url}]
         return {
             "type": "message",
             "attachments": [

@@ -21,6 +21,8 @@ def render(digest: Digest, limit: int = CONTENT_LIMIT) -> dict[str, Any]:
         parts = [f"**{digest.title}**", f'<font color="{COLORS[digest.severity]}">{digest.counts_line}</font>']
         texts = section_texts(digest.sections, budget, utf8_size, bullet="> ", clean=inert)
         parts += [f"**{s.heading}**\n{text}" for s, text in zip(digest.sections, texts, strict=True)]
+        if digest.link is not None:
+            parts.append(f"**[{digest.link.label}]({digest.link.url})** ({digest.link.note})")
         parts.append(f'<font color="comment">{digest.footer}</font>')
         return "\n".join(parts)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from geminidb_patcher.contract.report import Outcome, RunReport, TargetError, TriggerSource
+from geminidb_patcher.contract.report import ApprovalSource, Outcome, RunReport, TargetError, TriggerSource
 from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger, enforce_limits
 from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.reconcile import outcomes as outcomes_of
@@ -23,6 +23,7 @@ from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.redaction import Redactor
+from geminidb_patcher.run.approval import ApprovalIssuer
 from geminidb_patcher.run.events import RunEvents
 from geminidb_patcher.run.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
 from geminidb_patcher.run.publish import Publisher
@@ -55,11 +56,11 @@ class RunContext:
     run_id: str
     trigger: Trigger
     remaining_ms: Callable[[], int]
-    source: TriggerSource | None = None
+    source: TriggerSource | ApprovalSource | None = None
 
     @classmethod
     def for_invocation(
-        cls, context: LambdaContext, trigger: Trigger, source: TriggerSource | None = None
+        cls, context: LambdaContext, trigger: Trigger, source: TriggerSource | ApprovalSource | None = None
     ) -> RunContext:
         """A Lambda invocation: its request id is the run id, its deadline the run's."""
         return cls(context.aws_request_id, trigger, context.get_remaining_time_in_millis, source)
@@ -101,6 +102,7 @@ class Patcher:
         scrub: Callable[[str], str] | None = None,
         lease_store: LeaseStore | None = None,
         lease_policy: LeasePolicy = DEFAULT_POLICY,
+        approvals: ApprovalIssuer | None = None,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -117,6 +119,7 @@ class Patcher:
         self._scrub = scrub or Redactor().text
         self._lease_store = lease_store
         self._lease_policy = lease_policy
+        self._approvals = approvals
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end, observe → plan → act → report, then publish once.
@@ -158,6 +161,9 @@ class Patcher:
             lease_notes=self._lease_notes(request, leases),
         )
         report = sealed(build_report(record, self._clock(), self._channel_names), self._scrub)
+        offer = self._approvals.offer(report, request) if self._approvals else None
+        if offer is not None:
+            report = report.model_copy(update={"approval": offer})
         self._publisher.publish(report, request)
         return report
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from geminidb_patcher.contract.report import (
     OUTCOME_KINDS,
+    ApprovalSource,
     EngineCompliance,
     NextStep,
     Outcome,
@@ -32,7 +33,7 @@ class RunRecord:
 
     run_id: str
     trigger: Trigger
-    source: TriggerSource | None
+    source: TriggerSource | ApprovalSource | None
     request: RunRequest
     started_at: datetime
     targets: list[Target]

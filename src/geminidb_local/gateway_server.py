@@ -30,6 +30,10 @@ class _Gateway(BaseHTTPRequestHandler):
         """Forward a GET."""
         self._forward()
 
+    def do_HEAD(self) -> None:
+        """Forward a HEAD (the function answers without a body)."""
+        self._forward()
+
     def do_POST(self) -> None:
         """Forward a POST."""
         self._forward()
@@ -89,7 +93,8 @@ class _Gateway(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
-        self.wfile.write(raw)
+        if self.command != "HEAD":
+            self.wfile.write(raw)
 
 
 def joined_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -168,3 +168,20 @@ def test_the_lease_table_expires_its_items_and_each_function_may_only_write_its_
         assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": prefixes}}
         assert any(re.fullmatch(prefix.replace("*", ".*"), key) for prefix in prefixes)
     assert shared_id_key("msg_1").startswith("webhook#")
+
+
+def test_approval_pages_are_routed_their_links_use_the_api_address_and_no_log_keeps_a_token() -> None:
+    resources = TEMPLATE["Resources"]
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in resources.values() if r["Type"].endswith("::Route")}
+    for key in ("GET /approvals/{token}", "POST /approvals/{token}"):
+        assert routes[key]["Target"] == routes["POST /runs"]["Target"]
+        assert routes[key]["AuthorizationType"] == {"Fn::If": ["HasApprovalIdentity", "JWT", "NONE"]}
+    authorizer = resources["ApprovalAuthorizer"]
+    assert (authorizer["Condition"], authorizer["Properties"]["AuthorizerType"]) == ("HasApprovalIdentity", "JWT")
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_API_URL"] == {"Fn::GetAtt": ["WebhookApi", "ApiEndpoint"]}  # no cycle: the API
+    assert variables["APPROVAL_TTL"] == {"Ref": "ApprovalTtl"}  # does not depend on either function
+    access_log = resources["WebhookStage"]["Properties"]["AccessLogSettings"]["Format"]
+    assert "$context.path" not in access_log and "$context.routeKey" in access_log
+    for ttl in ("PT12H", "PT5M", "P7D", "P1DT12H"):
+        assert re.fullmatch(TEMPLATE["Parameters"]["ApprovalTtl"]["AllowedPattern"], ttl)

@@ -157,7 +157,10 @@ class ApprovalPages:
     def _fresh(self, grant: ApprovalGrant, plan_id: str) -> str | None:
         """A new link's last path segment (the token) for ``plan_id``: pages link to it relatively."""
         minted = self._mint(grant.request.model_copy(update={"expected_plan_id": plan_id}), plan_id)
-        return minted[1] if minted else None
+        if minted is None:
+            return None
+        self._remember(minted[1])
+        return minted[1]
 
 
 def _cross_site(headers: Mapping[str, str]) -> str | None:

@@ -43,6 +43,46 @@ BUSY_RETRY_AFTER_SECONDS = 60
 """What a busy answer's ``Retry-After`` says: the holder renews its lease while it acts, so a minute is a guess."""
 
 
+_TOKEN_PARAMETER = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "description": "The approval token from a plan's link (about 200-2,000 characters; a bearer capability).",
+    "schema": {"type": "string", "maxLength": 4096},
+}
+_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
+APPROVAL_PATHS: dict[str, Any] = {
+    "/approvals/{token}": {
+        "get": {
+            "summary": "The approval page of a reviewed plan",
+            "description": "Renders the plan as the fleet shows it now (a plan run with notifications off: nothing "
+            "is sent, no lease is taken) with one 'Apply this plan' button; no script, no external asset.",
+            "parameters": [_TOKEN_PARAMETER],
+            "responses": {
+                "200": {"description": "The plan and its button.", **_PAGE},
+                "404": {"description": "Not a token of this deployment (no detail).", **_PAGE},
+                "409": {"description": "The plan has changed: no button, a link to the current plan.", **_PAGE},
+                "410": {"description": "The link has expired.", **_PAGE},
+            },
+        },
+        "post": {
+            "summary": "Apply exactly the reviewed plan",
+            "description": "Runs apply with the token's request and expected_plan_id. Refused from another site "
+            "(Sec-Fetch-Site, Origin). The report's source records the link's ID, the caller's IP and user agent.",
+            "parameters": [_TOKEN_PARAMETER],
+            "responses": {
+                "200": {"description": "Applied: the outcome per instance and the run ID.", **_PAGE},
+                "403": {"description": "A cross-site post: nothing was run.", **_PAGE},
+                "404": {"description": "Not a token of this deployment (no detail).", **_PAGE},
+                "409": {"description": "The plan has changed, or another run is applying: nothing was sent.", **_PAGE},
+                "410": {"description": "The link has expired.", **_PAGE},
+            },
+        },
+    }
+}
+"""The approval routes in the OpenAPI document (they are answered before the resolver, by ``ApprovalPages``)."""
+
+
 def shared_id_key(msg_id: str) -> str:
     """The lease table's key for an accepted webhook ID (hashed: any 256 printable characters make one short key)."""
     return "webhook#" + hashlib.sha256(msg_id.encode()).hexdigest()
@@ -340,11 +380,9 @@ def _build_resolver(run: Callable[[RunRequest, RunContext], RunReport]) -> APIGa
 
     @app.get(OPENAPI_PATH)
     def openapi() -> Response[str]:
-        return Response(
-            status_code=200,
-            content_type=content_types.APPLICATION_JSON,
-            body=app.get_openapi_json_schema(title="geminidb-patcher", version=__version__),
-        )
+        document = json.loads(app.get_openapi_json_schema(title="geminidb-patcher", version=__version__))
+        document["paths"] |= APPROVAL_PATHS  # answered before the resolver: their token authenticates them
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(document))
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:

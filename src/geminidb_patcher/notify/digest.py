@@ -152,12 +152,12 @@ def has_failures(report: RunReport) -> bool:
 
 def has_changes(report: RunReport) -> bool:
     """Something happened or waits for a person: an instance was submitted, rejected or failed, an upgrade job
-    ended, or a plan waits for approval (it has a link)."""
+    ended, or a plan waits for a person to approve it (its link, or why it has none)."""
     return bool(
         report.counts.get("submitted")
         or has_failures(report)
         or any(job.status in ("Completed", "Failed") for job in report.jobs)
-        or (report.approval is not None and report.approval.url is not None)
+        or report.approval is not None
     )
 
 

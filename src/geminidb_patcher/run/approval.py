@@ -43,9 +43,7 @@ class ApprovalIssuer:
             return None
         now = int(self.clock())
         grant = ApprovalGrant(request, plan_id, "t-" + secrets.token_hex(6), now, now + int(self.ttl.total_seconds()))
-        token = seal(grant, keys[0])
-        self.remember(token)
-        return grant, token
+        return grant, seal(grant, keys[0])
 
     def link(self, request: RunRequest, plan_id: str) -> ApprovalOffer:
         """A link applying ``request`` (already pinned) to ``plan_id``, or why none fits."""
@@ -59,6 +57,7 @@ class ApprovalIssuer:
                 unavailable=f"The request does not fit in an approval link ({len(url):,} characters, at most "
                 f"{MAX_LINK_CHARS:,}; a long instance_ids list does this): apply it with expected_plan_id {plan_id}."
             )
+        self.remember(token)
         return ApprovalOffer(token_id=grant.token_id, expires_at=grant.moment("expires_at"), url=url)
 
     def offer(self, report: RunReport, request: RunRequest) -> ApprovalOffer | None:

@@ -21,6 +21,8 @@ from geminidb_local.environment import new_webhook_secret, simulator_environment
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import make_handler
 from geminidb_local.simulator import Fault, Simulator
+from geminidb_patcher.contract.approval import unseal
+from geminidb_patcher.contract.secret_values import SecretValues
 from geminidb_patcher.entrypoints.cli.main import main
 from geminidb_patcher.errors import (
     EXIT_ABORTED,
@@ -411,3 +413,37 @@ def test_send_signs_a_request_and_posts_it_to_the_webhook_as_a_first_deployment_
     answer = json.loads(out.getvalue())
     assert code == EXIT_OK and answer["trigger"] == "webhook" and answer["counts"]["planned"] == 1
     assert refused == EXIT_PROBLEMS
+
+
+def test_plan_approval_link_prints_a_link_that_applies_exactly_the_plan_shown(sim: Simulator) -> None:
+    approval_secret = new_webhook_secret()
+    environ = environ_for(sim) | {"WEBHOOK_API_URL": "https://abc123.execute-api.example.com"}
+
+    def run(*argv: str, **extra: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(list(argv), environ | extra, out=out, err=err, confirm=lambda prompt: False)
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, err = run("plan", "--approval-link", APPROVAL_SECRET=approval_secret)
+    link = out.strip().splitlines()[-1]
+    assert code == EXIT_OK and "Review and apply (valid until" in out
+    assert link.startswith("https://abc123.execute-api.example.com/approvals/a1.")
+    keys = SecretValues(approval_secret=approval_secret).approval_keys()
+    grant = unseal(link.rsplit("/", 1)[1], keys, datetime.now(UTC).timestamp())
+    plan_id = out.split("; plan ")[1].split(";")[0]
+    assert (grant.plan_id, grant.request.mode, grant.request.window) == (plan_id, "apply", "anytime")
+    assert upgrade_calls(sim) == []
+
+    code, out, _ = run("plan", "--approval-link", "--output", "json", APPROVAL_SECRET=approval_secret)
+    assert code == EXIT_OK and json.loads(out)["approval"]["url"].startswith("https://abc123.execute-api")
+
+    assert (
+        json.loads(run("plan", "--output", "json", APPROVAL_SECRET=approval_secret)[1])["approval"].get("url") is None
+    )
+    code, out, err = run("plan", "--approval-link")  # no APPROVAL_SECRET: the plan, and why there is no link
+    assert code == EXIT_PROBLEMS and "no approval link: APPROVAL_SECRET is not set" in err
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["plan", "--approval-link"], environ_for(sim), out=out, err=err, confirm=lambda prompt: False)
+    assert code == EXIT_PROBLEMS and "set WEBHOOK_API_URL" in err.getvalue() and out.getvalue() == ""

@@ -72,9 +72,13 @@ class Cli:
         err: TextIO,
         confirm: Callable[[str], bool],
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        terminal: TextIO | None = None,
     ) -> None:
         self._wiring = wiring
         self._out = out
+        self._terminal = terminal or out
+        """Standard output without the redactor: only for ``plan --approval-link``, whose link is a token the
+        redactor otherwise masks (the report's own texts were scrubbed when it was sealed)."""
         self._err = err
         self._confirm = confirm
         self._timeout = timeout
@@ -119,6 +123,24 @@ class Cli:
             self._out.write("\n")
         _print_report(applied, output, self._out, rule)
         return _exit_for(applied)
+
+    def approval_link(self, fields: dict[str, Any], output: str) -> int:
+        """``plan --approval-link``: the plan, then the link that applies exactly it (in the JSON, or the last line)."""
+        if self._wiring.settings.webhook_api_url is None:
+            self._err.write("no approval link: set WEBHOOK_API_URL (the webhook API's base URL) and APPROVAL_SECRET\n")
+            return EXIT_PROBLEMS
+        plan_request = RunRequest.model_validate({**fields, "mode": "plan", "notify": False})
+        planned = self._run(plan_request)
+        _print_report(planned, output, self._terminal, window_rule(plan_request), with_link=True)
+        offer = planned.approval
+        if offer is None or offer.url is None or offer.expires_at is None:
+            why = offer.unavailable if offer and offer.unavailable else "the plan submits nothing"
+            self._err.write(f"no approval link: {why}\n")
+            return EXIT_PROBLEMS if offer and offer.unavailable else _exit_for(planned)
+        if output == "table":
+            until = f"{offer.expires_at:%Y-%m-%d %H:%M} UTC"
+            self._terminal.write(f"\nReview and apply (valid until {until}):\n{offer.url}\n")
+        return _exit_for(planned)
 
     def _run(self, request: RunRequest, *, progress: bool = False) -> RunReport:
         def report_batch(record: BatchRecord) -> None:

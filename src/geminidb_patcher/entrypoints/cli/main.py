@@ -48,7 +48,8 @@ def main(
     Standard output carries only what was asked for (the table or the JSON); the function's own JSON logs and
     EMF records go to standard error with ``--verbose``, and nowhere otherwise.
     """
-    out, err = _sealed(out or sys.stdout), _sealed(err or sys.stderr)
+    terminal = out or sys.stdout
+    out, err = _sealed(terminal), _sealed(err or sys.stderr)
     try:
         with contextlib.redirect_stderr(err):  # usage errors and --help go where the caller reads them
             args = _parser().parse_args(argv)
@@ -57,7 +58,7 @@ def main(
     logs: TextIO = err if args.verbose else io.StringIO()
     with contextlib.redirect_stdout(logs), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish": not the operator's concern
-        return _main(args, environ, wiring, out, err, confirm)
+        return _main(args, environ, wiring, out, err, confirm, terminal)
 
 
 def _main(
@@ -67,6 +68,7 @@ def _main(
     out: TextIO,
     err: TextIO,
     confirm: Callable[[str], bool],
+    terminal: TextIO,
 ) -> int:
     try:
         if args.command == "send":
@@ -79,7 +81,7 @@ def _main(
             return EXIT_USAGE
         wired = wiring or Wiring.from_environ(environ if environ is not None else os.environ)
         wired.deadline.start(args.timeout)  # every call of the command, status included, fits the budget
-        cli = Cli(wired, out=out, err=err, confirm=confirm, timeout=args.timeout)
+        cli = Cli(wired, out=out, err=err, confirm=confirm, timeout=args.timeout, terminal=terminal)
         if args.command == "status":
             return cli.status(args.target, _lookback(args.lookback), args.output)
         if args.command == "compliance":
@@ -87,6 +89,8 @@ def _main(
         fields = _request_fields(args)
         if args.command == "apply" and args.expected_plan_id:
             fields["expected_plan_id"] = args.expected_plan_id
+        if getattr(args, "approval_link", False):
+            return cli.approval_link(fields, args.output)
         return cli.run_request(fields, args.output, apply=args.command == "apply", yes=getattr(args, "yes", False))
     except KeyboardInterrupt:
         err.write("\ninterrupted: batches already sent stay submitted; 'status' shows their jobs\n")

@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--max-in-flight", help="a number or N%%")
         command.add_argument("--max-errors", help="a number or N%%")
         command.add_argument("--output", choices=("table", "json"), default="table")
+        if name == "plan":
+            command.add_argument(
+                "--approval-link",
+                action="store_true",
+                help="print a link to review and apply exactly this plan (needs WEBHOOK_API_URL and APPROVAL_SECRET)",
+            )
         if name == "apply":
             command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
             command.add_argument("--expected-plan-id", help="refuse unless the plan is still this one")

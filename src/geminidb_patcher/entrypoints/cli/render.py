@@ -49,8 +49,10 @@ def window_rule(request: RunRequest) -> str:
     return f"window: {spec.start:%H:%M}-{spec.end:%H:%M} {spec.timezone}{days}"
 
 
-def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "") -> None:
+def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "", *, with_link: bool = False) -> None:
     data = report.model_dump(mode="json")
+    if with_link and report.approval is not None and report.approval.url is not None:
+        data["approval"]["url"] = report.approval.url  # asked for at a terminal: the one place it is printed
     if output == "json":
         out.write(json.dumps(data, indent=2) + "\n")
         return

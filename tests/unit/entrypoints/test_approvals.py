@@ -145,7 +145,7 @@ def test_another_runs_lease_makes_a_busy_page() -> None:
         ({"sec-fetch-site": "cross-site"}, "cross-site"),
         ({"sec-fetch-site": "same-site"}, "same-site"),
         ({"origin": "https://evil.example"}, "foreign origin"),
-        ({"origin": "null"}, "opaque origin"),
+        ({"origin": "null", "sec-fetch-site": "cross-site"}, "opaque origin from another site"),
     ],
 )
 def test_a_cross_site_post_is_refused_before_anything_runs(headers: dict[str, str], why: str) -> None:
@@ -154,6 +154,14 @@ def test_a_cross_site_post_is_refused_before_anything_runs(headers: dict[str, st
     page = ask(made, "POST", token_for(), headers)
     assert page["statusCode"] == 403, why
     assert patcher.runs == []
+
+
+def test_our_own_forms_post_passes_with_the_null_origin_no_referrer_makes_browsers_send() -> None:
+    patcher = FakePatcher()
+    made, _ = pages(patcher)
+    for headers in ({"origin": "null", "sec-fetch-site": "same-origin"}, {"origin": "null"}, {}):
+        assert ask(made, "POST", token_for(), headers)["statusCode"] == 200
+    assert len(patcher.runs) == 3
 
 
 def test_expired_tampered_keyless_and_other_methods_run_nothing_and_say_little() -> None:

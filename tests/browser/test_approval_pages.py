@@ -154,7 +154,8 @@ def test_review_apply_and_a_second_press_in_a_real_browser(served: dict[str, str
 
 def test_a_link_not_signed_here_is_a_plain_not_found_page(served: dict[str, str], browser: Any) -> None:
     page = browser.new_page()
-    shown = page.goto(f"{served['base']}/approvals/a1.eJyrVkrOz0vOTM1VsqpWKkktLlGyUlAqS8wpTVWqBQB5pQeV.AAAAAAAAAAAAAAAAAAAAAA")
+    foreign = "a1.eJyrVkrOz0vOTM1VsqpWKkktLlGyUlAqS8wpTVWqBQB5pQeV.AAAAAAAAAAAAAAAAAAAAAA"  # well-formed, not ours
+    shown = page.goto(f"{served['base']}/approvals/{foreign}")
     assert shown is not None and shown.status == 404
     assert page.locator("h1").inner_text() == "Not found"
     assert shown.headers["content-security-policy"].startswith("default-src 'none'")

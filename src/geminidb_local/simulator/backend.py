@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+import re
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 
 from geminidb_local.simulator.clock import SimClock
 from geminidb_local.simulator.errors import SimError
-from geminidb_local.simulator.fleet import Fleet, complete_instance
+from geminidb_local.simulator.fleet import DEFAULT_BACKUP_AGE_HOURS, Fleet, complete_instance
 
 SUPPORTED_ENGINES = frozenset({"cassandra", "influxdb", "redis"})
 MAX_BATCH = 10
@@ -49,6 +50,12 @@ DATASTORE_TYPES = frozenset({"cassandra", "mongodb", "influxdb", "redis", "dynam
 TASK_DEFAULT_HISTORY = timedelta(days=7)
 """ListNosqlTaskList's default ``start_time``: now minus 7 days (SDK ``ListNosqlTaskListRequest``)."""
 MATCH_KEYS = frozenset({"instance_name", "instance_id"})
+BACKUP_JOB = "BackupInstance"
+BACKUP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{3,63}")
+"""CreateBack's ``name``: 4-64 characters starting with a letter; letters, digits, hyphens, underscores."""
+BACKUP_TYPES = frozenset({"Auto", "Manual"})
+BACKUP_KINDS = frozenset({"Instance", "DatabaseTable"})
+"""ListBackups v4's ``backup_type`` and ``type`` values (SDK ``ListBackupsRequest``)."""
 TAG_KEY_CHARS = 36
 TAG_VALUE_CHARS = 43
 
@@ -127,11 +134,15 @@ class Backend:
     """Pending upgrade tasks with a start time, as ``(start, index into fleet.scheduled_tasks)``, earliest first."""
     _task_of_job: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
     _sequence: itertools.count[int] = field(init=False, default_factory=itertools.count)
+    backups: list[dict[str, Any]] = field(init=False, default_factory=list)
+    """Every backup in ListBackups' ``Backup`` shape."""
+    _backup_of_job: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instances = {item["id"]: copy.deepcopy(item) for item in self.fleet.instances}
         self._index_instances()
         now = self.created_at = self.clock.now()
+        self._seed_backups(now)
         for seeded in self.fleet.jobs:
             instance = self.instances[seeded["instance_id"]]
             start = (
@@ -158,6 +169,36 @@ class Backend:
                 start = datetime.strptime(task["start_time"], HUAWEI_TIME).replace(tzinfo=now.tzinfo)
                 self._task_starts.append((start, index))
         self._task_starts.sort()
+
+    def _seed_backups(self, now: datetime) -> None:
+        """An automated full backup per instance (``backup_ages``, by default ended 6 h ago), then the fleet's own."""
+        for instance in self.instances.values():
+            age = self.fleet.backup_ages.get(instance["id"], DEFAULT_BACKUP_AGE_HOURS)
+            if age is not None:
+                ended = now - timedelta(hours=age)
+                self.backups.append(self._backup(instance, "Auto", "COMPLETED", ended - timedelta(minutes=20), ended))
+        for given in self.fleet.backups:
+            instance = self.instances[given["instance_id"]]
+            item = self._backup(instance, given.get("type", "Auto"), given.get("status", "COMPLETED"), now, None)
+            self.backups.append({**item, **given})
+
+    def _backup(
+        self, instance: dict[str, Any], kind: str, status: str, began: datetime, ended: datetime | None, name: str = ""
+    ) -> dict[str, Any]:
+        """A ``Backup`` of ListBackups v4."""
+        return {
+            "id": f"{uuid.uuid4().hex}br02",
+            "name": name or f"{kind.lower()}-{began:%Y%m%d%H%M%S}",
+            "description": "",
+            "instance_id": instance["id"],
+            "instance_name": instance["name"],
+            "datastore": {"type": instance["datastore"]["type"], "version": instance["datastore"].get("version", "")},
+            "type": kind,
+            "size": 1024.0,
+            "status": status,
+            "begin_time": began.strftime(HUAWEI_TIME),
+            "end_time": ended.strftime(HUAWEI_TIME) if ended else "",
+        }
 
     def _start_due_tasks(self, now: datetime) -> None:
         """A pending upgrade task whose window has come starts its upgrade job (the task is then ``Running``)."""
@@ -207,9 +248,14 @@ class Backend:
                 self._running_on[job.instance_id] -= 1
                 job.end = job.start + job.duration
                 instance = self.instances.get(job.instance_id)
-                failure = self.fleet.failing_upgrades.get(job.instance_id)
+                failures = self.fleet.failing_backups if job.name == BACKUP_JOB else self.fleet.failing_upgrades
+                failure = failures.get(job.instance_id)
                 job.status = "Failed" if failure else "Completed"
                 job.fail_reason = failure or ""
+                backup = self._backup_of_job.pop(job.id, None)
+                if backup is not None:
+                    backup["status"] = "FAILED" if failure else "COMPLETED"
+                    backup["end_time"] = job.end.strftime(HUAWEI_TIME)
                 if job.id in self._task_of_job:
                     self._task_of_job.pop(job.id)["job_status"] = job.status
                 if instance is None or job.name != self.fleet.behaviour.upgrade_job_name:
@@ -475,6 +521,62 @@ class Backend:
             return self.fleet.behaviour.no_patch_code, "Invalid database version: no patch is available."
         return None
 
+    def list_backups(self, query: dict[str, str]) -> dict[str, Any]:
+        """ListBackups v4: filters, newest first (by begin time), ``offset``/``limit`` (1-100) paging; ``begin_time``
+        and ``end_time`` only together, filtering on a backup's begin time."""
+        offset = _int_param(query, "offset", 0, 0, None)
+        limit = _int_param(query, "limit", 100, 1, 100)
+        _check_value(query, "backup_type", BACKUP_TYPES)
+        _check_value(query, "type", BACKUP_KINDS)
+        _check_value(query, "datastore_type", DATASTORE_TYPES)
+        if ("begin_time" in query) != ("end_time" in query):
+            raise SimError(400, "DBS.200001", "Parameter error: begin_time and end_time go together.")
+        begin = _time_param(query, "begin_time", datetime.min.replace(tzinfo=self.created_at.tzinfo))
+        end = _time_param(query, "end_time", datetime.max.replace(tzinfo=self.created_at.tzinfo))
+        if end < begin:
+            raise SimError(400, "DBS.200001", "Parameter error: end_time is before begin_time.")
+        with self.lock:
+            chosen = [
+                copy.deepcopy(item)
+                for item in self.backups
+                if query.get("type", "Instance") == "Instance"
+                and query.get("instance_id", item["instance_id"]) == item["instance_id"]
+                and query.get("backup_id", item["id"]) == item["id"]
+                and query.get("backup_type", item["type"]) == item["type"]
+                and query.get("datastore_type", item["datastore"]["type"]) == item["datastore"]["type"]
+                and begin <= datetime.strptime(item["begin_time"], "%Y-%m-%dT%H:%M:%S%z") <= end
+            ]
+        chosen.sort(key=lambda item: item["begin_time"], reverse=True)
+        return {"total_count": len(chosen), "backups": chosen[offset : offset + limit]}
+
+    def create_backup(self, instance_id: str, body: Any) -> dict[str, Any]:
+        """CreateBack: ``name`` 4-64 characters from a letter, ``description`` ≤ 256; a ``BackupInstance`` job and a
+        BUILDING backup; refused while the instance is not normal or another job runs on it."""
+        if not isinstance(body, dict) or set(body) - {"name", "description", "database_tables"}:
+            raise SimError(400, "DBS.200001", "Parameter error: body.")
+        name, description = body.get("name"), body.get("description", "")
+        if not isinstance(name, str) or not BACKUP_NAME.fullmatch(name):
+            raise SimError(400, "DBS.200001", "Parameter error: name.")
+        if not isinstance(description, str) or len(description) > 256:
+            raise SimError(400, "DBS.200001", "Parameter error: description.")
+        with self.lock:
+            instance = self.instances.get(instance_id)
+            if instance is None:
+                raise SimError(404, "DBS.200042", "The DB instance does not exist.")
+            if instance["status"] != "normal":
+                raise SimError(403, "DBS.200011", "The status of DB instance does not allow the operation.")
+            if instance["actions"] or self._running_on[instance_id] > 0:
+                raise SimError(403, "DBS.200019", "Another operation is being performed on the DB instance.")
+            now = self.clock.now()
+            backup = self._backup(instance, "Manual", "BUILDING", now, None, name)
+            backup["description"] = description
+            minutes = self.fleet.behaviour.backup_minutes
+            job = Job(str(uuid.uuid4()), BACKUP_JOB, instance_id, instance["name"], now, timedelta(minutes=minutes))
+            self.backups.append(backup)
+            self._backup_of_job[job.id] = backup
+            self._add_job(job)
+        return {"job_id": job.id, "backup_id": backup["id"]}
+
     def snapshot(self) -> dict[str, Any]:
         """State for the control API and the tests."""
         now = self.clock.now()
@@ -483,6 +585,7 @@ class Backend:
                 "now": now.strftime(HUAWEI_TIME),
                 "instances": copy.deepcopy(list(self.instances.values())),
                 "jobs": [job.to_api(now) for job in self.jobs],
+                "backups": copy.deepcopy(self.backups),
             }
 
 

@@ -69,6 +69,8 @@ class Behaviour:
     atomic_upgrade_check: bool = True
     """``False``: a db-upgrade checks each instance, then creates its job, without a lock between, so two calls at
     once can both start an upgrade of one instance (Huawei documents neither way; the function's lease guards)."""
+    backup_minutes: float = 10.0
+    """How long a manual backup (CreateBack's ``BackupInstance`` job) runs before it is COMPLETED."""
     strict_time_filters: bool = False
     """Refuse an ``end_time`` in the future on ListJobs and ListNosqlTaskList, and a ListJobs span of 30 days or
     more (the documented limit read strictly); by default a later end is accepted, as a lenient server would."""
@@ -107,6 +109,13 @@ class Fleet:
     """Names of the SMN topics that exist in the fleet's project; others answer SMN.0006."""
     smn_templates: list[str] = field(default_factory=list)
     """Names of the SMN message templates that exist."""
+    backup_ages: dict[str, float | None] = field(default_factory=dict)
+    """instance ID → hours before the simulator starts that its last automated full backup ended; ``None``: it has
+    none. An instance not named here has one that ended ``DEFAULT_BACKUP_AGE_HOURS`` before."""
+    backups: list[dict[str, Any]] = field(default_factory=list)
+    """More backups, in ListBackups' ``Backup`` shape (``instance_id``, ``status``, ``type``, times)."""
+    failing_backups: dict[str, str] = field(default_factory=dict)
+    """instance ID → why its manual backups fail (the job ``Failed``, the backup ``FAILED``)."""
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 
@@ -192,10 +201,12 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
 FLEET_KEYS = frozenset(
     {
         "instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades", "tags",
-        "dr_roles", "smn_topics", "smn_templates", "behaviour",
+        "dr_roles", "smn_topics", "smn_templates", "behaviour", "backups", "failing_backups",
     }
 )  # fmt: skip
-SIMULATOR_ONLY_INSTANCE_KEYS = frozenset({"tags", "dr_role"})
+SIMULATOR_ONLY_INSTANCE_KEYS = frozenset({"tags", "dr_role", "backup_age_hours"})
+DEFAULT_BACKUP_AGE_HOURS = 6.0
+"""An automated full backup ended this long before the simulator starts, for every instance that says nothing."""
 """Per-instance keys of a fleet file that other APIs answer for, not ListInstances."""
 
 
@@ -207,11 +218,15 @@ def parse_fleet(document: Any) -> Fleet:
         raise ValueError(f"unknown fleet file keys: {sorted(set(document) - FLEET_KEYS)}")
     tags = {str(k): dict(v) for k, v in dict(document.get("tags", {})).items()}
     dr_roles = {str(k): str(v) for k, v in dict(document.get("dr_roles", {})).items()}
+    backup_ages: dict[str, float | None] = {}
     for item in document["instances"]:
         if isinstance(item, dict) and isinstance(item.get("tags"), dict) and "id" in item:
             tags[item["id"]] = {str(k): str(v) for k, v in item["tags"].items()}
         if isinstance(item, dict) and "dr_role" in item and "id" in item:
             dr_roles[item["id"]] = str(item["dr_role"])
+        if isinstance(item, dict) and "backup_age_hours" in item and "id" in item:
+            age = item["backup_age_hours"]
+            backup_ages[item["id"]] = None if age is None else float(age)
     instances = [
         complete_instance({k: v for k, v in item.items() if k not in SIMULATOR_ONLY_INSTANCE_KEYS}, index=i)
         for i, item in enumerate(document["instances"])
@@ -236,6 +251,9 @@ def parse_fleet(document: Any) -> Fleet:
         smn_topics=[str(name) for name in document.get("smn_topics", ["patch-reports"])],
         smn_templates=[str(name) for name in document.get("smn_templates", [])],
         behaviour=Behaviour.from_json(document.get("behaviour", {})),
+        backup_ages=backup_ages,
+        backups=[dict(item) for item in document.get("backups", [])],
+        failing_backups={str(k): str(v) for k, v in dict(document.get("failing_backups", {})).items()},
     )
 
 

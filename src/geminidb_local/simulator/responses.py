@@ -13,15 +13,18 @@ from geminidb_local.simulator.smn import SMN_PATH, publish
 from geminidb_local.simulator.state import SimulatorState
 
 API_PATH = re.compile(
-    r"^/v3/(?P<project>[^/]+)"
+    r"^/(?P<version>v3|v4)/(?P<project>[^/]+)"
     r"(?P<suffix>/instances|/instances/db-upgrade|/instances/resource-instances/action|/jobs|/scheduled-jobs"
-    r"|/instances/(?P<instance>[^/]+)/instance-role)$"
+    r"|/backups|/instances/(?P<instance>[^/]+)/(?P<action>instance-role|backups))$"
 )
 
 
 def route_name(api: re.Match[str]) -> str:
-    """The route a fault names: the path after the project, with an instance ID as ``{id}``."""
-    return "/instances/{id}/instance-role" if api["instance"] else api["suffix"]
+    """The route a fault names: the path after the project, with an instance ID as ``{id}`` (``/v4`` before a v4
+    API's path)."""
+    if api["instance"]:
+        return f"/instances/{{id}}/{api['action']}"
+    return f"/v4{api['suffix']}" if api["version"] == "v4" else api["suffix"]
 
 
 def answer(
@@ -53,11 +56,17 @@ def answer(
             raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
         state.gateway.check(method, path, raw_query, headers, raw, api["project"])
         state.backend.tick()
+        route = route_name(api)
+        if (api["version"] == "v4") != (route == "/v4/backups"):  # each API lives under its own version only
+            raise SimError(404, "APIG.0101", "The API does not exist or has not been published.")
         if api["instance"]:
-            if method != "GET":
-                raise SimError(405, "APIG.0102", "Method not allowed.")
-            return 200, state.backend.instance_role(unquote(api["instance"])), {}
-        return _route(state.backend, method, api["suffix"], query, body)
+            instance = unquote(api["instance"])
+            if (method, api["action"]) == ("GET", "instance-role"):
+                return 200, state.backend.instance_role(instance), {}
+            if (method, api["action"]) == ("POST", "backups"):
+                return 202, state.backend.create_backup(instance, body), {}
+            raise SimError(405, "APIG.0102", "Method not allowed.")
+        return _route(state.backend, method, route, query, body)
     except SimError as error:
         return error.status, {"error_code": error.code, "error_msg": error.message}, {}
 
@@ -70,6 +79,7 @@ def _route(
         ("POST", "/instances/db-upgrade"): lambda: (202, backend.batch_upgrade(body)),
         ("GET", "/jobs"): lambda: (200, backend.list_jobs(query)),
         ("GET", "/scheduled-jobs"): lambda: (200, backend.list_scheduled_tasks(query)),
+        ("GET", "/v4/backups"): lambda: (200, backend.list_backups(query)),
         ("POST", "/instances/resource-instances/action"): lambda: (200, backend.query_by_tags(body)),
     }
     handler = handlers.get((method, suffix))

@@ -31,6 +31,9 @@ Reason = Literal[
     "no_maintenance_window",
     "outside_maintenance_window",
     "window_too_short",
+    "no_recent_backup",
+    "backup_running",
+    "backup_failed",
     # deferred: limits of the rollout or of the run
     "wave_not_ready",
     "error_budget_exhausted",
@@ -40,7 +43,7 @@ Reason = Literal[
     "lease_unavailable",
 ]
 WaitingFor = Literal[
-    "upgrading", "window", "blackout", "wave", "peer", "in_flight", "next_run", "error_budget", "no_window"
+    "upgrading", "window", "blackout", "wave", "peer", "backup", "in_flight", "next_run", "error_budget", "no_window"
 ]
 """What instances that are behind and held back wait for, in the order a forecast lists them (``no_window``: no
 maintenance window, or none long enough for the upgrade)."""
@@ -81,6 +84,9 @@ REASONS: dict[Reason, ReasonInfo] = {
     "no_maintenance_window": ReasonInfo("skipped", "no_window"),
     "outside_maintenance_window": ReasonInfo("skipped", "window"),
     "window_too_short": ReasonInfo("skipped", "window"),
+    "no_recent_backup": ReasonInfo("skipped", "backup"),
+    "backup_running": ReasonInfo("skipped", "backup"),
+    "backup_failed": ReasonInfo("skipped", "backup"),
     "wave_not_ready": ReasonInfo("deferred", "wave"),
     "error_budget_exhausted": ReasonInfo("deferred", "error_budget"),
     "max_in_flight": ReasonInfo("deferred", "in_flight"),

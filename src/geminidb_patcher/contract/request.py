@@ -221,6 +221,27 @@ class Blackout(Strict):
         return self
 
 
+MIN_BACKUP_AGE = timedelta(hours=1)
+
+
+class BackupRequirement(Strict):
+    """A fresh full backup before each patch: the last COMPLETED one must have ended within ``within``."""
+
+    within: timedelta = Field(description="How recent the last completed full backup must be (PT1H to P30D).")
+    create: bool = Field(
+        default=False,
+        description="Start a manual backup (apply only) for an instance that lacks one; it is patched on the first "
+        "run after that backup has completed.",
+    )
+
+    @field_validator("within")
+    @classmethod
+    def _in_range(cls, value: timedelta) -> timedelta:
+        if not MIN_BACKUP_AGE <= value <= MAX_JOB_HISTORY:
+            raise ValueError("must be between 1 hour and 30 days")
+        return value
+
+
 class Wave(Strict):
     """One step of a rollout: the instances its selector matches that no earlier wave took."""
 
@@ -252,6 +273,9 @@ class RunRequest(Strict):
     reverify_after: timedelta = Field(
         default=timedelta(days=1),
         description="After this long since its last upgrade completed, a patch still offered is taken for a new one.",
+    )
+    backup: BackupRequirement | None = Field(
+        default=None, description="Patch only instances with a recent completed full backup (ListBackups v4)."
     )
     expected_plan_id: Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16}$")] | None = None
     notify: Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,14 +24,19 @@ from geminidb_patcher.huawei.http import JsonHttp, JsonResponse, require_object
 from geminidb_patcher.huawei.permissions import grant_advice
 from geminidb_patcher.huawei.retry import RetryPolicy, may_retry_read, may_retry_submission
 from geminidb_patcher.ids import check_project_id
-from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, UpgradeResult
-from geminidb_patcher.reconcile.snapshot import InstanceView, JobView, ScheduledTask
+from geminidb_patcher.reconcile.ports import MAX_BATCH_SIZE, UPGRADE_TASK_NAME, BackupStarted, UpgradeResult
+from geminidb_patcher.reconcile.snapshot import BackupView, InstanceView, JobView, ScheduledTask
 from geminidb_patcher.redaction import clip
 from geminidb_patcher.retry import call_with_retries
 
 INSTANCE_PAGE_SIZE = 100
 JOB_PAGE_SIZE = 50
 SCHEDULE_PAGE_SIZE = 100
+BACKUP_PAGE_SIZE = 100
+"""ListBackups v4's largest ``limit``."""
+BACKUP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{3,63}")
+"""CreateBack's ``name``: 4-64 characters starting with a letter (letters, digits, hyphens, underscores)."""
+MAX_BACKUP_DESCRIPTION = 256
 TAG_PAGE_SIZE = 100
 MAX_PAGES = 1000
 SETTLE_ATTEMPTS = 3
@@ -90,7 +96,9 @@ class GeminiDBClient:
         self._http = http
         self._host = urlsplit(endpoint).netloc or endpoint
         self._time_left = time_left
-        self._base = f"{endpoint.rstrip('/')}/v3/{check_project_id(project_id)}"
+        self._endpoint = endpoint.rstrip("/")
+        self._project_id = check_project_id(project_id)
+        self._base = f"{self._endpoint}/v3/{self._project_id}"
         self._auth = auth
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -104,8 +112,11 @@ class GeminiDBClient:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         may_retry: Callable[[HuaweiError], bool],
+        version: str = "v3",
     ) -> JsonResponse:
         refreshed = [False]
+        url = self._base + path if version == "v3" else f"{self._endpoint}/{version}/{self._project_id}{path}"
+        named = path if version == "v3" else f"/{version}{path}"
 
         def time_left() -> float | None:
             return self._time_left() if self._time_left else None
@@ -115,11 +126,9 @@ class GeminiDBClient:
             if left is not None and left <= 0:
                 raise DeadlineError(f"no time left to call {self._host} before the invocation's deadline")
             try:
-                return self._http.request(
-                    method, self._base + path, auth=self._auth, query=query, body=body, time_left=left
-                )
+                return self._http.request(method, url, auth=self._auth, query=query, body=body, time_left=left)
             except ForbiddenError as error:
-                error.missing_permission = grant_advice(method, path)
+                error.missing_permission = grant_advice(method, named)
                 error.message = f"{error.message} ({error.missing_permission})"
                 raise
 
@@ -145,10 +154,12 @@ class GeminiDBClient:
         offset: int,
         size: int,
         keep: Callable[[dict[str, Any]], Any] | None = None,
+        version: str = "v3",
     ) -> tuple[list[tuple[str | None, Any]], int | None]:
         """One page as ``(key, item)`` pairs (``keep`` applied at once, so raw pages are not held), and its total."""
         page_query = [*query, ("offset", str(offset)), ("limit", str(size))]
-        body = require_object(self._call("GET", path, query=page_query, may_retry=may_retry_read), items_key)
+        answer = self._call("GET", path, query=page_query, may_retry=may_retry_read, version=version)
+        body = require_object(answer, items_key)
         page = body[items_key]
         if not isinstance(page, list):
             raise ProtocolError(f"{items_key} is not a list")
@@ -169,6 +180,7 @@ class GeminiDBClient:
         keep: Callable[[dict[str, Any]], Any] | None = None,
         *,
         union_if_unsettled: bool = False,
+        version: str = "v3",
     ) -> list[Any]:
         """Every item of a paged list, read again while the list shifts under the paging.
 
@@ -182,7 +194,7 @@ class GeminiDBClient:
         problem = ""
         seen: dict[str, Any] = {}
         for _ in range(SETTLE_ATTEMPTS):
-            items, problem = self._read_pages(path, items_key, query, page_size, keep)
+            items, problem = self._read_pages(path, items_key, query, page_size, keep, version)
             if not problem:
                 return [item for key, item in items]
             seen.update((key or f"#{len(seen)}", item) for key, item in items)
@@ -197,10 +209,11 @@ class GeminiDBClient:
         query: list[tuple[str, str]],
         page_size: int,
         keep: Callable[[dict[str, Any]], Any] | None,
+        version: str = "v3",
     ) -> tuple[list[tuple[str | None, Any]], str]:
         """One reading as ``(key, item)``: the first page, then the rest ``page_concurrency`` at a time; and what
         looked shifted ("" when nothing did)."""
-        first, total = self._page(path, items_key, query, 0, page_size, keep)
+        first, total = self._page(path, items_key, query, 0, page_size, keep, version)
         pages = [first]
         totals = {total}
         if total is None:  # no total: walk until an empty page
@@ -208,7 +221,7 @@ class GeminiDBClient:
             for _ in range(MAX_PAGES):
                 if not pages[-1]:
                     break
-                page, _ = self._page(path, items_key, query, offset, page_size, keep)
+                page, _ = self._page(path, items_key, query, offset, page_size, keep, version)
                 pages.append(page)
                 offset += page_size
             else:
@@ -221,7 +234,7 @@ class GeminiDBClient:
                 workers = max(1, min(self._page_concurrency, len(offsets)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
                     for page, page_total in pool.map(
-                        lambda o: self._page(path, items_key, query, o, page_size, keep), offsets
+                        lambda o: self._page(path, items_key, query, o, page_size, keep, version), offsets
                     ):
                         pages.append(page)
                         totals.add(page_total)
@@ -356,6 +369,29 @@ class GeminiDBClient:
             "/scheduled-jobs", "schedules", query, SCHEDULE_PAGE_SIZE, ScheduledTask.from_api, union_if_unsettled=True
         )
         return [task for task in tasks if task]
+
+    def list_backups(self, *, began_since: datetime, began_until: datetime) -> list[BackupView]:
+        """Full instance backups that began in the span (ListBackups v4, every page, newest first); ``begin_time`` and
+        ``end_time`` filter on a backup's start and are sent together, as the API requires."""
+        query = [("begin_time", huawei_time(began_since)), ("end_time", huawei_time(began_until))]
+        backups = self._paged(
+            "/backups", "backups", query, BACKUP_PAGE_SIZE, BackupView.from_api, union_if_unsettled=True, version="v4"
+        )
+        return [backup for backup in backups if backup]
+
+    def create_backup(self, instance_id: str, name: str, description: str) -> BackupStarted:
+        """Start a manual full backup (CreateBack); never repeated once it may have reached the server."""
+        if not BACKUP_NAME.fullmatch(name) or len(description) > MAX_BACKUP_DESCRIPTION:
+            raise ValueError(
+                "a backup name is 4-64 letters, digits, - or _ starting with a letter; a description ≤ 256"
+            )
+        path = f"/instances/{quote(instance_id, safe='')}/backups"  # an ID from the API: escaped, not judged
+        body = {"name": name, "description": description}
+        answer = require_object(self._call("POST", path, body=body, may_retry=may_retry_submission), "job_id")
+        job_id, backup_id = answer.get("job_id"), answer.get("backup_id")
+        if not isinstance(job_id, str) or not job_id:
+            raise ProtocolError("CreateBack answered no job_id")
+        return BackupStarted(job_id=job_id, backup_id=str(backup_id or ""))
 
     def show_instance_role(self, instance_id: str) -> str:
         """The instance's role in its DR pair (ShowInstanceRole): ``master`` or ``slave``; ``""`` if unsaid."""

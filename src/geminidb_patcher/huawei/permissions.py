@@ -31,16 +31,24 @@ CALL_PERMISSIONS: Mapping[tuple[str, str], CallPermission] = {
         "ListInstancesByTags", "gaussdbfornosql::listResourcesByTags", ("nosql:instance:list", "nosql:tag:list")
     ),
     ("GET", "/instances/{instance_id}/instance-role"): CallPermission("ShowInstanceRole", None, ()),
+    ("GET", "/v4/backups"): CallPermission("ListBackups", "gaussdbfornosql:backup:list", ("nosql:backup:list",)),
+    ("POST", "/instances/{instance_id}/backups"): CallPermission(
+        "CreateBack", "gaussdbfornosql:instance:createBackup", ("nosql:backup:create",)
+    ),
 }
-"""Every GeminiDB call the function makes (``GeminiDBClient``), keyed by method and path under ``/v3/{project}``."""
+"""Every GeminiDB call the function makes (``GeminiDBClient``), keyed by method and path under ``/v3/{project}``
+(``/v4/…`` for the one v4 API, ListBackups)."""
+BACKUP_CALLS = frozenset({("GET", "/v4/backups"), ("POST", "/instances/{instance_id}/backups")})
+"""Made only for requests with ``backup`` (CreateBack only with ``backup.create``)."""
 
 SMN_PUBLISH = CallPermission("PublishMessage", "smn:topic:publish", ("smn:topic:publish",))
-_INSTANCE_PATH = re.compile(r"^/instances/[^/]+/instance-role$")
+_INSTANCE_PATH = re.compile(r"^/instances/[^/]+/(instance-role|backups)$")
 
 
 def permission_for(method: str, path: str) -> CallPermission | None:
     """The permission a call of the client needs; ``path`` as the client builds it, without its query."""
-    template = "/instances/{instance_id}/instance-role" if _INSTANCE_PATH.match(path) else path
+    found = _INSTANCE_PATH.match(path)
+    template = f"/instances/{{instance_id}}/{found.group(1)}" if found else path
     return CALL_PERMISSIONS.get((method, template))
 
 

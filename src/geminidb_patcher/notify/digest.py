@@ -106,6 +106,7 @@ def _step_text(step: NextStep) -> str:
         "upgrading": f"{n} upgrading or scheduled now",
         "blackout": f"{n} after the blackout (ends {_at(step.earliest_at)})",
         "peer": f"{n} after their DR or dual-active peer",
+        "backup": f"{n} once a fresh full backup has completed (backup.within)",
         "in_flight": f"{n} as running upgrades finish (max_in_flight)",
         "next_run": f"{n} on the next run",
         "error_budget": f"{n} once the error budget allows (an operator must act)",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from geminidb_patcher.contract.request import MAX_JOB_HISTORY, SUPPORTED_ENGINES, RunRequest, Selector, Target
 from geminidb_patcher.errors import UpstreamError
+from geminidb_patcher.reconcile.backups import LISTING_MARGIN
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import (
     UPGRADE_JOB_NAME,
@@ -169,7 +170,7 @@ def observe(
     history = max(request.lookback, request.rollout_lookback)
     filters = tag_filters(request)
     with ThreadPoolExecutor(
-        max_workers=max(1, min(concurrency, 3 + len(filters))), thread_name_prefix="observe"
+        max_workers=max(1, min(concurrency, 4 + len(filters))), thread_name_prefix="observe"
     ) as pool:
         instances_read = pool.submit(port.list_instance_views)
         tasks_read = pool.submit(
@@ -181,10 +182,20 @@ def observe(
         )
         jobs_read = pool.submit(observed_jobs, port, now, history)
         tag_reads = {key: pool.submit(port.list_instance_ids_by_tags, {k: list(v) for k, v in key}) for key in filters}
+        backups_read = (
+            pool.submit(
+                port.list_backups,
+                began_since=until - request.backup.within - LISTING_MARGIN,
+                began_until=until,
+            )
+            if request.backup
+            else None
+        )
         instances = tuple(with_dr_roles(port, instances_read.result(), concurrency, rules))
         scheduled = {task.instance_id: task.task_id for task in tasks_read.result()}
         jobs, other_jobs = jobs_read.result()
         tagged = {key: frozenset(read.result()) for key, read in tag_reads.items()}
+        backups = tuple(backups_read.result()) if backups_read else None
     site, engines = rules.site_engines(target.region)
     return FleetSnapshot(
         target=target,
@@ -195,4 +206,5 @@ def observe(
         scheduled_upgrades=scheduled,
         tagged=tagged,
         other_jobs=other_jobs,
+        backups=backups,
     )

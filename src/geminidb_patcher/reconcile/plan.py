@@ -12,6 +12,7 @@ from typing import Literal, NamedTuple
 from geminidb_patcher.contract.reasons import REASONS, Reason
 from geminidb_patcher.contract.report import JobRecord, Rollout, WaveStatus
 from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger
+from geminidb_patcher.reconcile.backups import BackupOrder, backup_check, backup_states
 from geminidb_patcher.reconcile.budget import resolve_limit
 from geminidb_patcher.reconcile.eligibility import (
     PeerState,
@@ -91,6 +92,8 @@ class Plan:
     plan_id: str
     rollout: Rollout
     jobs: tuple[JobRecord, ...] = ()
+    backups: tuple[BackupOrder, ...] = ()
+    """Backups an apply starts (each instance is also in ``holds``, as ``no_recent_backup``)."""
 
 
 class _Candidate(NamedTuple):
@@ -264,6 +267,8 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     errors = _errors_before(candidates, latest, request, now)
     exhausted = errors > max_errors
     slots = max(0, max_in_flight - in_flight)
+    backup_state = backup_states(b for snapshot in snapshots for b in snapshot.backups or ()) if request.backup else {}
+    backup_orders: list[BackupOrder] = []
     eligible.sort(
         key=lambda c: (c.wave or 0, c.instance.dr_role != "standby", c.order, c.instance.engine, c.instance.name)
     )
@@ -275,6 +280,13 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         elif exhausted:
             detail = f"{errors} error(s) exceed max_errors {max_errors}; nothing is submitted until an operator acts."
             holds.append(candidate.hold("error_budget_exhausted", detail))
+        elif request.backup and (wanting := backup_check(backup_state.get(candidate.instance.id), request.backup, now)):
+            reason, detail, start = wanting
+            if start and len(backup_orders) >= max_in_flight:
+                detail += f" This run starts at most {max_in_flight} backups (max_in_flight); a later run starts it."
+            elif start:
+                backup_orders.append(BackupOrder(candidate.snapshot.target, candidate.instance, candidate.wave_name))
+            holds.append(candidate.hold(reason, detail))
         elif len(chosen) >= slots:
             detail = (
                 f"{in_flight + len(chosen)} upgrade(s) would be in flight; max_in_flight is {max_in_flight} "
@@ -294,4 +306,5 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         error_budget_exhausted=exhausted,
         waves=statuses,
     )
-    return Plan(tuple(holds), batches, plan_id(batches), rollout, _job_records(snapshots, request, now))
+    jobs = _job_records(snapshots, request, now)
+    return Plan(tuple(holds), batches, plan_id(batches), rollout, jobs, tuple(backup_orders))

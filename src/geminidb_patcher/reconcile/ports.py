@@ -13,6 +13,7 @@ from geminidb_patcher.errors import UpstreamError
 from geminidb_patcher.reconcile.snapshot import (
     UPGRADE_JOB_NAME,
     UPGRADE_TASK_NAME,
+    BackupView,
     InstanceView,
     JobView,
     ScheduledTask,
@@ -23,6 +24,7 @@ __all__ = [
     "STATE_REFUSAL_CODES",
     "UPGRADE_JOB_NAME",
     "UPGRADE_TASK_NAME",
+    "BackupStarted",
     "GeminiDBPort",
     "UpgradeResult",
     "UpstreamError",
@@ -45,6 +47,14 @@ class UpgradeResult:
     error_code: str | None
     error_message: str | None
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackupStarted:
+    """CreateBack's answer: the ``BackupInstance`` job and the backup it makes."""
+
+    job_id: str
+    backup_id: str
 
 
 class GeminiDBPort(Protocol):
@@ -86,4 +96,12 @@ class GeminiDBPort(Protocol):
 
     def batch_upgrade(self, instance_ids: Sequence[str]) -> list[UpgradeResult]:
         """Patch up to ten instances of one engine now; never repeated once it may have arrived."""
+        ...
+
+    def list_backups(self, *, began_since: datetime, began_until: datetime) -> list[BackupView]:
+        """Full instance backups that began within the span."""
+        ...
+
+    def create_backup(self, instance_id: str, name: str, description: str) -> BackupStarted:
+        """Start a manual full backup; never repeated once it may have arrived."""
         ...

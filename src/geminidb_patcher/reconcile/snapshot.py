@@ -197,6 +197,39 @@ class JobView:
         )
 
 
+BACKUP_JOB_NAME = "BackupInstance"
+"""The ListJobs name of a backup (CreateBack answers its ``job_id``)."""
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """One full backup from ListBackups v4 (``Backup``): whose, its state and when it began and ended."""
+
+    id: str
+    instance_id: str
+    status: str
+    """``BUILDING``, ``COMPLETED`` or ``FAILED``."""
+    kind: str
+    """``Auto`` or ``Manual``."""
+    began_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> BackupView | None:
+        """Parse one ``Backup``; ``None`` when it names no instance."""
+        instance_id = item.get("instance_id")
+        if not isinstance(instance_id, str) or not instance_id:
+            return None
+        return cls(
+            id=str(item.get("id") or ""),
+            instance_id=instance_id,
+            status=str(item.get("status") or "").upper(),
+            kind=str(item.get("type") or ""),
+            began_at=_job_time(item.get("begin_time")),
+            ended_at=_job_time(item.get("end_time")),
+        )
+
+
 @dataclass(frozen=True)
 class ScheduledTask:
     """One task of ListNosqlTaskList: which instance, and the task's ID."""
@@ -229,6 +262,8 @@ class FleetSnapshot:
     """instance ID → ``"<job id> (<name>)"`` of a running job that is not an upgrade (a backup, a resize, …)."""
     patchable_engines: frozenset[str] = SUPPORTED_ENGINES
     """The engines this target's site lets the batch API patch (and the function supports)."""
+    backups: tuple[BackupView, ...] | None = None
+    """Full backups that began within the request's ``backup.within`` (and a day before it); ``None``: not read."""
     site: str = "main site"
     """Where ``patchable_engines`` comes from, for the skip's sentence."""
 

@@ -15,6 +15,7 @@ from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trig
 from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
 from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, Submitter
+from geminidb_patcher.reconcile.act_backups import start_backups
 from geminidb_patcher.reconcile.budget import ErrorBudget
 from geminidb_patcher.reconcile.compliance import compliance
 from geminidb_patcher.reconcile.forecast import forecast
@@ -140,11 +141,13 @@ class Patcher:
         try:
             snapshots, errors = self._observe_leased(ports, targets, request, leases)
             result = self._plan(snapshots, request, context)
+            backed = self._start_backups(ports, result, context) if applying and result else {}
             acted, raw_results = self._act(ports, result, context, leases) if applying and result else ([], [])
         finally:
             if leases is not None:
                 leases.release()
-        outcomes = [*outcomes_of.held(result), *(acted if applying else outcomes_of.planned(result))] if result else []
+        held = [backed.get(outcome.instance_id, outcome) for outcome in outcomes_of.held(result)] if result else []
+        outcomes = [*held, *(acted if applying else outcomes_of.planned(result))] if result else []
         record = RunRecord(
             run_id=context.run_id,
             trigger=context.trigger,
@@ -259,6 +262,14 @@ class Patcher:
         return TargetError(
             region=target.region, project_id=target.project_id, error_code=error.error_code, error_message=str(error)
         )
+
+    def _start_backups(
+        self, ports: Callable[[Target], GeminiDBPort], result: Plan, context: RunContext
+    ) -> dict[str, Outcome]:
+        """The manual backups the plan asks for (``backup.create``), started before the batches, each once."""
+        if not result.backups:
+            return {}
+        return start_backups(ports, result.backups, self._clock(), context.run_id, self._act_settings.concurrency)
 
     def _act(
         self, ports: Callable[[Target], GeminiDBPort], result: Plan, context: RunContext, leases: RunLeases | None

@@ -20,13 +20,16 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkgaussdbfornosql.v3 import (
     BatchUpgradeDatabaseVersionRequest,
     BatchUpgradeDatabaseVersionRequestBody,
+    CreateBackRequest,
     GaussDBforNoSQLClient,
+    ListBackupsRequest,
     ListInstancesByResourceTagsRequest,
     ListInstancesByTagsRequestBody,
     ListInstancesRequest,
     ListJobsRequest,
     ListNosqlTaskListRequest,
     MatchOption,
+    NoSqlCreateBackupRequestBody,
     ShowInstanceRoleRequest,
     TagOption,
 )
@@ -248,6 +251,66 @@ def test_our_job_queries_are_ones_the_sdk_would_send(simulator: Simulator, ours:
     for exchange in our_requests(simulator, "GET /jobs", since):
         assert set(exchange.query) <= sdk_names
         assert int(exchange.query["limit"]) in (10, 20, 50)
+
+
+# -- ListBackups v4 and CreateBack ---------------------------------------------------------------------------
+
+
+def test_list_backups_v4_answers_parse_into_the_sdk_models_and_match_our_client(sdk: Any, ours: GeminiDBClient) -> None:
+    begin, end = NOW - timedelta(days=3), NOW + timedelta(seconds=1)
+    answer = sdk.list_backups(ListBackupsRequest(begin_time=huawei_time(begin), end_time=huawei_time(end), limit=100))
+    assert response_problems(answer) == []
+    raw = json.loads(answer.raw_content)
+    assert raw["total_count"] == 230 and len(raw["backups"]) == 100  # every instance has its automated backup
+    assert {backup.status for backup in answer.backups} == {"COMPLETED"} and answer.backups[0].type == "Auto"
+    starts = [backup.begin_time for backup in answer.backups]
+    assert starts == sorted(starts, reverse=True)  # newest first, as offset counts from the newest
+    ours_seen = ours.list_backups(began_since=begin, began_until=end)
+    assert len(ours_seen) == 230 and {view.status for view in ours_seen} == {"COMPLETED"}
+
+
+@pytest.mark.parametrize(
+    "request_fields",
+    [{"limit": 0}, {"limit": 101}, {"begin_time": huawei_time(NOW)}, {"end_time": huawei_time(NOW)},
+     {"backup_type": "Weekly"}, {"begin_time": "2026-11-27 10:00:00", "end_time": huawei_time(NOW)}],
+)  # fmt: skip
+def test_list_backups_refuses_what_the_sdk_documents_as_invalid(sdk: Any, request_fields: dict[str, Any]) -> None:
+    assert refused(sdk.list_backups, ListBackupsRequest(**request_fields)).status_code == 400
+
+
+def test_our_backup_queries_and_body_are_ones_the_sdk_would_send(
+    sdk: Any, simulator: Simulator, ours: GeminiDBClient
+) -> None:
+    since = len(simulator.exchanges)
+    ours.list_backups(began_since=NOW - timedelta(days=1), began_until=NOW)
+    full = ListBackupsRequest(instance_id="i", datastore_type="redis", backup_id="b", backup_type="Auto",
+                              type="Instance", limit=100, offset=0, begin_time="s", end_time="e")  # fmt: skip
+    sdk_names = query_names(GaussDBforNoSQLClient._list_backups_http_info(full))
+    listed = our_requests(simulator, "GET /v4/backups", since)
+    assert listed and all(set(e.query) <= sdk_names and 1 <= int(e.query["limit"]) <= 100 for e in listed)
+    assert all({"begin_time", "end_time"} <= set(e.query) for e in listed)  # the API takes them only together
+    target = simulator.fleet.instances[10]["id"]
+    started = ours.create_backup(target, "before-patch-20261128-120000", "Before a GeminiDB patch")
+    (created,) = our_requests(simulator, "POST /instances/{id}/backups", since)
+    assert problems(created.body, "NoSqlCreateBackupRequestBody", nosql_model) == []
+    assert started.job_id and started.backup_id
+    jobs = sdk.list_jobs(ListJobsRequest(id=started.job_id))
+    assert [(job.name, job.status) for job in jobs.jobs] == [("BackupInstance", "Running")]
+
+
+def test_create_back_through_the_sdk_answers_its_model_and_refuses_bad_names(sdk: Any, simulator: Simulator) -> None:
+    target = simulator.fleet.instances[20]["id"]
+    body = NoSqlCreateBackupRequestBody(name="manual-contract", description="contract test")
+    answer = sdk.create_back(CreateBackRequest(instance_id=target, body=body))
+    assert response_problems(answer) == [] and answer.job_id and answer.backup_id
+    building = sdk.list_backups(ListBackupsRequest(instance_id=target, backup_type="Manual"))
+    assert [(b.id, b.status) for b in building.backups] == [(answer.backup_id, "BUILDING")]
+    for name in ("abc", "1starts-with-digit", "x" * 65, "has space"):
+        bad = CreateBackRequest(instance_id=simulator.fleet.instances[21]["id"],
+                                body=NoSqlCreateBackupRequestBody(name=name))  # fmt: skip
+        assert refused(sdk.create_back, bad).status_code == 400
+    again = CreateBackRequest(instance_id=target, body=NoSqlCreateBackupRequestBody(name="second-one"))
+    assert refused(sdk.create_back, again).error_code == "DBS.200019"  # its backup job still runs
 
 
 # -- ListNosqlTaskList --------------------------------------------------------------------------------------

@@ -447,3 +447,17 @@ def test_plan_approval_link_prints_a_link_that_applies_exactly_the_plan_shown(si
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["plan", "--approval-link"], environ_for(sim), out=out, err=err, confirm=lambda prompt: False)
     assert code == EXIT_PROBLEMS and "set WEBHOOK_API_URL" in err.getvalue() and out.getvalue() == ""
+
+
+def test_backup_flags_hold_instances_without_a_recent_backup(sim: Simulator) -> None:
+    stale = sim.fleet.instances[0]["id"]
+    sim.state.backend.backups[:] = [b for b in sim.state.backend.backups if b["instance_id"] != stale]
+
+    code, out, _, _ = cli(sim, "plan", "--window", "anytime", "--backup-within", "PT24H", "--output", "json")
+    reasons = {o["instance_id"]: o.get("reason") for o in json.loads(out)["outcomes"]}
+    assert code == EXIT_OK and reasons[stale] == "no_recent_backup"
+
+    code, _, err, _ = cli(sim, "plan", "--create-backup")
+    assert code == EXIT_USAGE and "--create-backup needs --backup-within" in err
+    code, _, err, _ = cli(sim, "plan", "--backup-within", "PT10M")
+    assert code == EXIT_USAGE and "between 1 hour and 30 days" in err

@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--max-in-flight", help="a number or N%%")
         command.add_argument("--max-errors", help="a number or N%%")
+        command.add_argument(
+            "--backup-within",
+            metavar="DURATION",
+            help="patch only instances whose last completed full backup ended this recently (e.g. PT24H)",
+        )
+        command.add_argument(
+            "--create-backup",
+            action="store_true",
+            help="with --backup-within: an apply starts a manual backup where one is missing (patched on a later run)",
+        )
         command.add_argument("--output", choices=("table", "json"), default="table")
         if name == "plan":
             command.add_argument(
@@ -191,4 +201,10 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
     for flag in ("max_in_flight", "max_errors"):
         if getattr(args, flag):
             fields[flag] = _limit(getattr(args, flag))
+    if args.create_backup and not args.backup_within and not fields.get("backup"):
+        raise ValueError("--create-backup needs --backup-within (how recent a backup must be)")
+    if args.backup_within:
+        fields["backup"] = {**dict(fields.get("backup") or {}), "within": args.backup_within}
+    if args.create_backup:
+        fields["backup"] = {**dict(fields.get("backup") or {}), "create": True}
     return fields

@@ -187,10 +187,11 @@ def demo() -> int:
 
 
 def approve_from_chat(base_url: str, webhook_secret: str, simulator: Simulator) -> tuple[list[str], list[str]]:
-    """Step 4: a plan for review (it accepts the one failed upgrade: ``max_errors`` 1), its "Review and apply" link
+    """Step 4: a plan for review (it accepts the one failed upgrade, ``max_errors`` 1, and wants a backup from the
+    last 24 hours), its "Review and apply" link
     from the Slack message, opened and pressed as a person would, then pressed again. Lines to print, problems."""
     seen = len(simulator.inbox)
-    body = json.dumps({"mode": "plan", "max_errors": 1}).encode()
+    body = json.dumps({"mode": "plan", "max_errors": 1, "backup": {"within": "PT24H"}}).encode()
     headers = {"Content-Type": "application/json", **sign_headers(webhook_secret, "msg_demo_2", int(time.time()), body)}
     plan = requests.post(f"{base_url}/runs", data=body, headers=headers, timeout=30).json()
     link = slack_approval_link(simulator.inbox[seen:])
@@ -206,9 +207,11 @@ def approve_from_chat(base_url: str, webhook_secret: str, simulator: Simulator) 
     reports = [m["body"] for m in simulator.inbox[seen:] if m["kind"] == "webhook" and isinstance(m.get("body"), dict)]
     applied = next((report for report in reports if report.get("trigger") == "approval"), None)
     planned = plan.get("counts", {}).get("planned")
+    held_for_backup = sum(1 for o in plan.get("outcomes", []) if o.get("reason") == "no_recent_backup")
     lines = [
         (
-            f"4. A plan for review (POST /runs, mode plan, max_errors 1): {planned} planned, plan "
+            f"4. A plan for review (POST /runs, mode plan, max_errors 1, a backup from the last 24 h): {planned} "
+            f"planned, {held_for_backup} held for want of a recent backup, plan "
             f'{plan.get("plan_id")}; its Slack message carries a "Review and apply" link ({len(link)} characters).'
         ),
         f'   GET the link → HTTP {page.status_code}, "{page_title(page.text)}"; batch upgrade calls: {sent_by_get}.',

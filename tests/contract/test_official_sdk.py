@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkgaussdbfornosql.v3 import (
     BatchUpgradeDatabaseVersionRequest,
@@ -39,6 +40,7 @@ from huaweicloudsdkiam.v3 import (
     KeystoneCreateAgencyTokenRequestBody,
     KeystoneCreateUserTokenByPasswordRequest,
     KeystoneCreateUserTokenByPasswordRequestBody,
+    KeystoneListAuthProjectsRequest,
 )
 from huaweicloudsdkiam.v3.region.iam_region import IamRegion
 from huaweicloudsdksmn.v2 import PublishMessageRequest, PublishMessageRequestBody
@@ -46,9 +48,18 @@ from huaweicloudsdksmn.v2.region.smn_region import SmnRegion
 
 from geminidb_local.simulator import Simulator
 from geminidb_local.simulator.fleet import DEFAULT_PROJECT_ID, DEFAULT_REGION, complete_instance, instance_id
-from geminidb_patcher.huawei.auth import agency_token_body, password_token_body
+from geminidb_patcher.huawei.auth import AkSkAuth, agency_token_body, password_token_body
 from geminidb_patcher.huawei.client import GeminiDBClient, huawei_time
-from geminidb_patcher.huawei.endpoints import IAM_GLOBAL_ENDPOINT, geminidb_endpoint, iam_endpoint, smn_endpoint
+from geminidb_patcher.huawei.endpoints import (
+    GEMINIDB_REGIONS,
+    IAM_GLOBAL_ENDPOINT,
+    geminidb_endpoint,
+    iam_endpoint,
+    smn_endpoint,
+)
+from geminidb_patcher.huawei.http import JsonHttp, Timeouts
+from geminidb_patcher.huawei.projects import list_auth_projects
+from geminidb_patcher.huawei.signer import AkSkSigner
 from geminidb_patcher.notify import smn
 from geminidb_patcher.notify.digest import build_digest
 from tests.contract.sdk_models import (
@@ -505,6 +516,28 @@ def test_a_delegate_token_scoped_to_the_delegating_project_is_refused(simulator:
     assert refused(iam_client(simulator).keystone_create_user_token_by_password, wrong).status_code == 401
 
 
+def test_list_auth_projects_through_the_sdk_parses_into_its_model_and_our_reading_agrees(
+    simulator: Simulator,
+) -> None:
+    answer = iam_client(simulator).keystone_list_auth_projects(KeystoneListAuthProjectsRequest())
+    assert response_problems(answer, iam_model) == []
+    region_project = next(p for p in answer.projects if not p.is_domain)
+    assert (region_project.id, region_project.name) == (DEFAULT_PROJECT_ID, DEFAULT_REGION)
+    credentials = simulator.fleet.credentials
+    ours = list_auth_projects(
+        JsonHttp(requests.Session(), Timeouts(1.0, 2.0), lambda: datetime.now(UTC)),
+        simulator.base_url,
+        AkSkAuth(AkSkSigner(credentials.ak, credentials.sk), None),
+    )
+    assert [(p.id, p.name, p.enabled, p.is_domain) for p in ours] == [
+        (p.id, p.name, p.enabled, p.is_domain) for p in answer.projects
+    ]
+
+
+def test_geminidb_regions_are_the_sdks() -> None:
+    assert set(GaussDBforNoSQLRegion.static_fields) == GEMINIDB_REGIONS
+
+
 def test_iam_hosts_follow_the_sdk_tables() -> None:
     regions = list(GaussDBforNoSQLRegion.static_fields)
     assert len(regions) >= 27
@@ -571,6 +604,18 @@ def test_our_smn_bodies_are_valid_sdk_bodies_and_accepted(simulator: Simulator, 
 
 
 def test_our_password_and_agency_bodies_match_the_sdk_models() -> None:
+    for body in (  # the whole-account scopes that listing the account's projects uses
+        password_token_body(user="u", password="p", domain="d", whole_account=True),
+    ):
+        assert problems(body, "KeystoneCreateUserTokenByPasswordRequestBody", iam_model) == []
+    assert (
+        problems(
+            agency_token_body(domain_id="d", agency_name="a", project_id=None),
+            "KeystoneCreateAgencyTokenRequestBody",
+            iam_model,
+        )
+        == []
+    )
     assert (
         problems(
             password_token_body(user="u", password="p", domain="d", project_id="0" * 32),

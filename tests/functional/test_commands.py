@@ -65,7 +65,8 @@ def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
     )
     # AND step 4 approves a plan from its chat message: the page sends nothing, Apply sends it, a second press not
     step4 = result.stdout[result.stdout.index("4. A plan for review") :]
-    assert 'GET the link → HTTP 200, "Review and apply: 4 instance(s) to patch"; batch upgrade calls: 0.' in step4
+    assert 'GET the link → HTTP 200, "Review and apply: 3 instance(s) to patch"; batch upgrade calls: 0.' in step4
+    assert "1 held for want of a recent backup" in step4
     assert 'Press "Apply this plan" → HTTP 200, "Plan applied"' in step4
     assert 'Press it again → HTTP 409, "The plan has changed"; batch upgrade calls: 0.' in step4
     assert '"kind": "approval_link"' in step4

@@ -116,6 +116,9 @@ class Fleet:
     """More backups, in ListBackups' ``Backup`` shape (``instance_id``, ``status``, ``type``, times)."""
     failing_backups: dict[str, str] = field(default_factory=dict)
     """instance ID → why its manual backups fail (the job ``Failed``, the backup ``FAILED``)."""
+    iam_projects: list[dict[str, Any]] | None = None
+    """What IAM's ``GET /v3/auth/projects`` lists (``AuthProjectResult`` items); ``None``: the account itself and
+    its one region project, the credentials'."""
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 
@@ -201,7 +204,7 @@ def complete_instance(partial: dict[str, Any], *, index: int = 0) -> dict[str, A
 FLEET_KEYS = frozenset(
     {
         "instances", "credentials", "scheduled_tasks", "jobs", "failing_upgrades", "reject_upgrades", "tags",
-        "dr_roles", "smn_topics", "smn_templates", "behaviour", "backups", "failing_backups",
+        "dr_roles", "smn_topics", "smn_templates", "behaviour", "backups", "failing_backups", "iam_projects",
     }
 )  # fmt: skip
 SIMULATOR_ONLY_INSTANCE_KEYS = frozenset({"tags", "dr_role", "backup_age_hours"})
@@ -254,6 +257,7 @@ def parse_fleet(document: Any) -> Fleet:
         backup_ages=backup_ages,
         backups=[dict(item) for item in document.get("backups", [])],
         failing_backups={str(k): str(v) for k, v in dict(document.get("failing_backups", {})).items()},
+        iam_projects=[dict(item) for item in document["iam_projects"]] if "iam_projects" in document else None,
     )
 
 
@@ -346,7 +350,7 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     add("cassandra", "reports-cassandra-disk-full", status="data_disk_full")
     rejected = add("redis", "flaky-redis-00")
     add("influxdb", "logs-influx-node-down", abnormal_nodes=1)
-    add("redis", "search-redis-night-window", maintenance_window=current_window(now, 10))
+    add("redis", "search-redis-night-window", maintenance_window=current_window(now, 10), backup_age_hours=40)
     instances.extend(dr_pair(rng, "payments-cassandra-dr", window))
     instances.extend(dr_pair(rng, "sessions-redis-dr", window, engine="redis"))
     add("cassandra", "archive-cassandra-failing")

@@ -20,6 +20,8 @@ SIGNATURE_SKEW = timedelta(minutes=15)
 LOCKOUT_AFTER = 5
 LOCKOUT_FOR = timedelta(minutes=5)
 TOKEN_LIFETIME = timedelta(hours=24)
+DOMAIN_SCOPE = "<domain>"
+"""What a token scoped to a whole account is recorded as: no project's calls accept it."""
 _AUTH_HEADER = re.compile(
     r"^SDK-HMAC-SHA256 Access=(?P<ak>[^,\s]+), SignedHeaders=(?P<headers>[^,\s]+), Signature=(?P<sig>[0-9a-f]{64})$"
 )
@@ -62,6 +64,19 @@ class Gateway:
         if project != scoped:
             status, code = self.project_mismatch
             raise SimError(status, code, "Incorrect IAM authentication information: project mismatch")
+
+    def check_account(
+        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        """Accept a call of the whole account (IAM's project listing): any valid token, or a valid signature."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        if "x-auth-token" in lowered:
+            self._check_token(lowered["x-auth-token"])
+            return
+        authorization = lowered.get("authorization")
+        if authorization is None:
+            raise _refused("no credentials")
+        self._check_signature(method, raw_path, raw_query, lowered, body, authorization)
 
     def _check_token(self, token: str) -> str:
         """The project the token is scoped to; 401 when it is unknown or expired."""
@@ -125,7 +140,8 @@ class Gateway:
         identity = auth.get("identity", {}) if isinstance(auth, dict) else {}
         scope = auth.get("scope", {}) if isinstance(auth, dict) else {}
         project = scope.get("project", {}) if isinstance(scope, dict) else {}
-        if not isinstance(identity, dict) or not isinstance(project, dict):
+        domain = scope.get("domain") if isinstance(scope, dict) else None
+        if not isinstance(identity, dict) or not isinstance(project, dict) or (domain is not None and project):
             raise SimError(400, "IAM.0010", "The request body is invalid.")
         methods = identity.get("methods")
         creds = self.credentials
@@ -136,9 +152,14 @@ class Gateway:
             if creds.iam_user is None or given != wanted:
                 raise SimError(401, "IAM.0004", "The username or password is incorrect.")
             own = creds.iam_user_project_id or creds.project_id
-            if project.get("id", own) != own or project.get("name", creds.region) != creds.region:
+            if domain is not None:  # the whole account: the user's own
+                if not isinstance(domain, dict) or domain.get("name", creds.iam_domain) != creds.iam_domain:
+                    raise SimError(401, "IAM.0002", "The domain is not the user's.")
+                scoped = DOMAIN_SCOPE
+            elif project.get("id", own) != own or project.get("name", creds.region) != creds.region:
                 raise SimError(401, "IAM.0002", "The project does not belong to the user's account.")
-            scoped = own
+            else:
+                scoped = own
         elif methods == ["assume_role"]:
             token = {k.lower(): v for k, v in headers.items()}.get("x-auth-token", "")
             self._check_token(token)
@@ -146,9 +167,14 @@ class Gateway:
             agency = (role.get("domain_id"), role.get("agency_name")) if isinstance(role, dict) else (None, None)
             if creds.agency_name is None or agency != (creds.agency_domain_id, creds.agency_name):
                 raise SimError(403, "IAM.0003", "The agency does not exist or the user may not assume it.")
-            if project.get("id") != creds.project_id:
+            if domain is not None:  # the delegating account as a whole
+                if not isinstance(domain, dict) or domain.get("id") != creds.agency_domain_id:
+                    raise SimError(401, "IAM.0002", "The domain is not the delegating account.")
+                scoped = DOMAIN_SCOPE
+            elif project.get("id") != creds.project_id:
                 raise SimError(401, "IAM.0002", "The project does not belong to the delegating account.")
-            scoped = creds.project_id
+            else:
+                scoped = creds.project_id
         else:
             raise SimError(400, "IAM.0010", "The request body is invalid.")
         token = "MII" + secrets.token_urlsafe(48)

@@ -49,6 +49,11 @@ def answer(
                 }
             }
             return 201, answer, {"X-Subject-Token": token}
+        if path == "/v3/auth/projects":
+            if method != "GET":
+                raise SimError(405, "APIG.0102", "Method not allowed.")
+            state.gateway.check_account(method, path, raw_query, headers, raw)
+            return 200, auth_projects(state), {}
         smn = SMN_PATH.match(path)
         if smn is not None:
             return publish(state, method, smn, path, raw_query, raw, body, headers)
@@ -69,6 +74,37 @@ def answer(
         return _route(state.backend, method, route, query, body)
     except SimError as error:
         return error.status, {"error_code": error.code, "error_msg": error.message}, {}
+
+
+ACCOUNT_ID = "a" * 32
+"""The simulated account's (domain's) ID: the parent of its region projects."""
+
+
+def auth_projects(state: SimulatorState) -> dict[str, Any]:
+    """KeystoneListAuthProjects: ``projects`` (``AuthProjectResult``) and ``links``."""
+    fleet = state.backend.fleet
+    credentials = fleet.credentials
+    listed = fleet.iam_projects
+    if listed is None:
+        listed = [
+            {"id": ACCOUNT_ID, "name": "account", "parent_id": ACCOUNT_ID, "is_domain": True},
+            {"id": credentials.project_id, "name": credentials.region, "parent_id": ACCOUNT_ID},
+        ]
+    projects = [
+        {
+            "domain_id": ACCOUNT_ID,
+            "is_domain": False,
+            "parent_id": ACCOUNT_ID,
+            "name": "",
+            "description": "",
+            "links": {"self": f"https://iam.myhuaweicloud.com/v3/projects/{item['id']}"},
+            "id": "",
+            "enabled": True,
+            **item,
+        }
+        for item in listed
+    ]
+    return {"projects": projects, "links": {"self": "https://iam.myhuaweicloud.com/v3/auth/projects"}}
 
 
 def _route(

@@ -41,6 +41,7 @@ NOTIFY_WEBHOOK_SECRET_NAME = "NOTIFY_WEBHOOK_SECRET"
 ENV_WEBHOOK_AUTH = "WEBHOOK_AUTH"
 ENV_WEBHOOK_API_URL = "WEBHOOK_API_URL"
 ENV_APPROVAL_TTL = "APPROVAL_TTL"
+ENV_TARGETS = "PATCHER_TARGETS"
 ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
 ENV_MAX_INSTANCE_IDS = "MAX_INSTANCE_IDS"
 ENV_MAX_TARGETS = "MAX_TARGETS"
@@ -103,6 +104,8 @@ class Settings:
     """The webhook API's public base URL: approval links are made under it (``None``: no links)."""
     approval_ttl: timedelta = timedelta(hours=12)
     """How long an approval link works."""
+    discover_targets: bool = False
+    """``PATCHER_TARGETS=all``: a request without ``targets`` runs on every project IAM lists (``"all"``)."""
 
 
 def _bounded(default: float, low: float, high: float, alias: str) -> Any:
@@ -120,6 +123,7 @@ SHAPES = {
     ENV_NOTIFY_FAILS_RUN: "must be true or false",
     ENV_WEBHOOK_AUTH: "must be 'signature' or 'iam'",
     ENV_APPROVAL_TTL: "must be an ISO 8601 duration from PT5M to P7D, e.g. PT12H",
+    ENV_TARGETS: "must be 'all' (every project IAM lists) or 'default' (HUAWEICLOUD_REGION and project)",
 }
 """What a variable of a fixed shape must look like, said whatever pydantic found wrong with it."""
 
@@ -149,6 +153,7 @@ class Environment(BaseModel):
     blackouts: Json[Annotated[list[Blackout], Field(max_length=MAX_BLACKOUTS)]] = Field(
         default_factory=list, validation_alias=ENV_BLACKOUTS
     )
+    targets: Literal["all", "default"] = Field("default", validation_alias=ENV_TARGETS)
     approval_ttl: timedelta = Field(
         timedelta(hours=12), ge=timedelta(minutes=5), le=timedelta(days=7), validation_alias=ENV_APPROVAL_TTL
     )
@@ -294,4 +299,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         lock=_lock(environ, values),
         webhook_api_url=check_url(ENV_WEBHOOK_API_URL, api_url) if api_url else None,
         approval_ttl=values.approval_ttl,
+        discover_targets=values.targets == "all",
     )

@@ -32,8 +32,16 @@ from geminidb_patcher.huawei.auth import (
     password_token_body,
 )
 from geminidb_patcher.huawei.client import GeminiDBClient, issue_iam_token
-from geminidb_patcher.huawei.endpoints import ROLE_API_ENGINES, geminidb_endpoint, iam_endpoint, patchable_engines
+from geminidb_patcher.huawei.endpoints import (
+    GEMINIDB_REGIONS,
+    IAM_GLOBAL_ENDPOINT,
+    ROLE_API_ENGINES,
+    geminidb_endpoint,
+    iam_endpoint,
+    patchable_engines,
+)
 from geminidb_patcher.huawei.http import JsonHttp, Timeouts
+from geminidb_patcher.huawei.projects import list_auth_projects
 from geminidb_patcher.huawei.signer import AkSkSigner
 from geminidb_patcher.notify.base import Sender
 from geminidb_patcher.notify.config import ChannelConfigError, parse_channels
@@ -42,6 +50,7 @@ from geminidb_patcher.notify.factory import ChannelTools, build_channels
 from geminidb_patcher.reconcile.act import ActSettings, BatchRecord
 from geminidb_patcher.reconcile.observe import SiteRules
 from geminidb_patcher.run.approval import ApprovalIssuer
+from geminidb_patcher.run.discovery import Discovery
 from geminidb_patcher.run.events import LogEvents, WithProgress
 from geminidb_patcher.run.lease import LeasePolicy, LeaseStore
 from geminidb_patcher.run.patcher import Patcher, RequestLimits
@@ -50,6 +59,9 @@ from geminidb_patcher.telemetry import logger, metrics, redactor
 from geminidb_patcher.transport import Deadline, watched_session
 
 TOKEN_DEFAULT_LIFETIME = timedelta(hours=1)
+
+
+NO_CREDENTIALS = "no Huawei credentials: set an AK/SK pair, an IAM user, or a token (see the README)"
 
 
 class CredentialsMissingError(ConfigurationError):
@@ -209,9 +221,50 @@ class Wiring:
             return IamTokenAuth(issue, self.clock)
         if values.huaweicloud_auth_token:
             return StaticTokenAuth(values.huaweicloud_auth_token)
-        raise CredentialsMissingError(
-            "no Huawei credentials: set an AK/SK pair, an IAM user, or a token (see the README)"
+        raise CredentialsMissingError(NO_CREDENTIALS)
+
+    def discovery(self) -> Discovery:
+        """``targets: "all"``: IAM's project list with the current credentials, scoped to the whole account (for an
+        agency, the delegating account's), and the regions with a GeminiDB endpoint (or one configured)."""
+        return Discovery(
+            list_projects=lambda: list_auth_projects(self.http, self._iam_for_discovery(), self._discovery_auth()),
+            has_geminidb=lambda region: region in GEMINIDB_REGIONS or region in self.settings.region_endpoints,
         )
+
+    def _iam_for_discovery(self) -> str:
+        default = self.settings.default_target
+        return self.settings.iam_endpoint_override or (iam_endpoint(default.region) if default else IAM_GLOBAL_ENDPOINT)
+
+    def _discovery_auth(self) -> Authenticator:
+        """What lists the account's projects: AK/SK (no project header), a token scoped to the whole account, or
+        the static token."""
+        values = self.secret_values()
+        if values.huaweicloud_sdk_ak and values.huaweicloud_sdk_sk:
+            signer = AkSkSigner(
+                values.huaweicloud_sdk_ak, values.huaweicloud_sdk_sk, values.huaweicloud_sdk_security_token
+            )
+            return AkSkAuth(signer, None)
+        user, password, domain = (
+            values.huaweicloud_iam_user, values.huaweicloud_iam_password, values.huaweicloud_iam_domain
+        )  # fmt: skip
+        if user and password and domain:
+            iam = self._iam_for_discovery()
+            agency = (values.huaweicloud_iam_agency_domain_id, values.huaweicloud_iam_agency_name)
+
+            def issue() -> IssuedToken:
+                expiry = self.clock() + TOKEN_DEFAULT_LIFETIME
+                own = password_token_body(user=user, password=password, domain=domain, whole_account=True)
+                token = remembered(issue_iam_token(self.http, iam, own, expires_default=expiry))
+                if not (agency[0] and agency[1]):
+                    return token
+                assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=None)
+                delegate = StaticTokenAuth(token.value)
+                return remembered(issue_iam_token(self.http, iam, assumed, expires_default=expiry, delegate=delegate))
+
+            return IamTokenAuth(issue, self.clock)
+        if values.huaweicloud_auth_token:
+            return StaticTokenAuth(values.huaweicloud_auth_token)
+        raise CredentialsMissingError(NO_CREDENTIALS)
 
     def secret_values(self) -> SecretValues:
         """The current secrets, each also taught to the log redactor."""
@@ -322,6 +375,8 @@ class Wiring:
             if self.settings.lock
             else LeasePolicy(),
             approvals=self.approvals(approval_base_url),
+            discovery=self.discovery(),
+            discover_by_default=self.settings.discover_targets,
             site_rules=SiteRules(
                 dr_role_tag=self.settings.dr_role_tag,
                 role_api_engines=ROLE_API_ENGINES,

@@ -163,7 +163,7 @@ def _named_window(value: Any) -> Literal["instance", "anytime"]:
     raise PydanticCustomError("window", WINDOW_MESSAGE)
 
 
-UNION_TAGS = frozenset({"named", "explicit", "channels", "flag"})
+UNION_TAGS = frozenset({"named", "explicit", "channels", "flag", "listed", "discovered"})
 """The shapes of the fields written in several shapes; an error's path names the shape, which a user never wrote."""
 
 
@@ -187,6 +187,14 @@ WindowSpec = Annotated[
 
 
 NOTIFY_MESSAGE = "must be true, false, or a list of configured channel names"
+TARGETS_MESSAGE = "must be a list of {region, project_id} or 'all' (every project the credentials reach)"
+
+
+def _targets_shape(value: Any) -> str | None:
+    """``listed`` for a list, ``discovered`` for ``"all"``; anything else is refused with one sentence."""
+    if isinstance(value, list):
+        return "listed"
+    return "discovered" if value == "all" else None
 
 
 def _notify_shape(value: Any) -> str | None:
@@ -253,7 +261,17 @@ class RunRequest(Strict):
     """What to do in one run; the schedule's Input and the webhook's body."""
 
     mode: Mode = "plan"
-    targets: Annotated[list[Target], Field(min_length=1, max_length=MAX_TARGETS)] | None = None
+    targets: (
+        Annotated[
+            Annotated[list[Target], Field(min_length=1, max_length=MAX_TARGETS), Tag("listed")]
+            | Annotated[Literal["all"], Tag("discovered")],
+            Discriminator(_targets_shape, custom_error_type="targets", custom_error_message=TARGETS_MESSAGE),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="'all': every region project (and sub-project) the credentials reach, found through IAM.",
+    )
     instance_ids: Annotated[list[InstanceId], Field(min_length=1, max_length=MAX_INSTANCE_IDS)] | None = None
     selector: Selector | None = None
     window: WindowSpec | None = Field(
@@ -305,7 +323,7 @@ def enforce_limits(request: RunRequest, *, max_instance_ids: int, max_targets: i
         problems.append(
             {"field": "instance_ids", "rule": "limit", "message": f"at most {max_instance_ids} distinct IDs"}
         )
-    if request.targets is not None and len(set(request.targets)) > max_targets:
+    if isinstance(request.targets, list) and len(set(request.targets)) > max_targets:
         problems.append({"field": "targets", "rule": "limit", "message": f"at most {max_targets} distinct targets"})
     if problems:
         raise RequestLimitError(problems)

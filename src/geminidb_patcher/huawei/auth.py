@@ -32,16 +32,18 @@ class Authenticator(Protocol):
 
 @dataclass(frozen=True)
 class AkSkAuth:
-    """``SDK-HMAC-SHA256`` signing; ``X-Project-Id`` is added and signed like the SDK does."""
+    """``SDK-HMAC-SHA256`` signing; ``X-Project-Id`` is added and signed like the SDK does (none for a global
+    service call such as IAM's project listing, as the SDK's global credentials send none without a domain)."""
 
     signer: AkSkSigner
-    project_id: str
+    project_id: str | None
 
     def authenticate(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> dict[str, str]:
         """Sign the request."""
-        return self.signer.sign(method, url, {**headers, "X-Project-Id": self.project_id}, body, now=now)
+        scoped = {**headers, "X-Project-Id": self.project_id} if self.project_id else dict(headers)
+        return self.signer.sign(method, url, scoped, body, now=now)
 
     def refresh(self) -> bool:
         """A refused signature does not improve by retrying (and five failures lock the key)."""
@@ -116,15 +118,26 @@ class IamTokenAuth:
 
 
 def password_token_body(
-    *, user: str, password: str, domain: str, project_id: str | None = None, region: str | None = None
+    *,
+    user: str,
+    password: str,
+    domain: str,
+    project_id: str | None = None,
+    region: str | None = None,
+    whole_account: bool = False,
 ) -> dict[str, Any]:
-    """IAM ``POST /v3/auth/tokens`` body for an IAM user, scoped to a project of the user's own account.
+    """IAM ``POST /v3/auth/tokens`` body for an IAM user, scoped to a project of the user's own account, or to
+    the account itself (``whole_account``: what listing the account's projects needs).
 
     Give ``project_id`` when the user's account owns the target project; give ``region`` to scope to the
     user's own project of that name (every account has one per region), as an agency's delegate must.
     """
-    if (project_id is None) == (region is None):
-        raise ValueError("scope a password token by exactly one of project_id or region")
+    if sum((project_id is not None, region is not None, whole_account)) != 1:
+        raise ValueError("scope a password token by exactly one of project_id, region or the whole account")
+    if whole_account:
+        identity = {"methods": ["password"], "password": {"user": {"name": user, "password": password,
+                                                                   "domain": {"name": domain}}}}  # fmt: skip
+        return {"auth": {"identity": identity, "scope": {"domain": {"name": domain}}}}
     scope = {"id": project_id} if project_id is not None else {"name": region}
     return {
         "auth": {
@@ -137,14 +150,16 @@ def password_token_body(
     }
 
 
-def agency_token_body(*, domain_id: str, agency_name: str, project_id: str) -> dict[str, Any]:
-    """IAM ``POST /v3/auth/tokens`` body that assumes an agency; sent with the delegate's token."""
+def agency_token_body(*, domain_id: str, agency_name: str, project_id: str | None) -> dict[str, Any]:
+    """IAM ``POST /v3/auth/tokens`` body that assumes an agency; sent with the delegate's token. Without
+    ``project_id`` the token is scoped to the delegating account (what listing its projects needs)."""
+    scope: dict[str, Any] = {"project": {"id": project_id}} if project_id else {"domain": {"id": domain_id}}
     return {
         "auth": {
             "identity": {
                 "methods": ["assume_role"],
                 "assume_role": {"domain_id": domain_id, "agency_name": agency_name},
             },
-            "scope": {"project": {"id": project_id}},
+            "scope": scope,
         }
     }

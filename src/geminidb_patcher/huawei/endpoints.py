@@ -22,6 +22,17 @@ def _domain(region: str) -> str:
     return "myhuaweicloud.eu" if region in _EU_SOVEREIGN else "myhuaweicloud.com"
 
 
+GEMINIDB_REGIONS = frozenset(
+    {
+        "af-south-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+        "cn-east-2", "cn-east-3", "cn-east-4", "cn-north-1", "cn-north-11", "cn-north-2", "cn-north-4", "cn-north-9",
+        "cn-south-1", "cn-south-2", "cn-south-4", "cn-southwest-2", "cn-southwest-3", "eu-west-101", "la-north-2",
+        "la-south-2", "me-east-1", "ru-moscow-1", "ru-northwest-2", "sa-brazil-1", "tr-west-1",
+    }
+)  # fmt: skip
+"""Regions with a GeminiDB (GaussDB NoSQL) endpoint: the official SDK's region table (3.1.219)."""
+
+
 def geminidb_endpoint(region: str) -> str:
     """Base URL of the GeminiDB (GaussDB NoSQL) API in ``region``."""
     return f"https://gaussdb-nosql.{region}.{_domain(region)}"

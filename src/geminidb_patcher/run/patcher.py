@@ -25,6 +25,7 @@ from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
 from geminidb_patcher.redaction import Redactor
 from geminidb_patcher.run.approval import ApprovalIssuer
+from geminidb_patcher.run.discovery import Discovery, discover
 from geminidb_patcher.run.events import RunEvents
 from geminidb_patcher.run.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
 from geminidb_patcher.run.publish import Publisher
@@ -104,6 +105,8 @@ class Patcher:
         lease_store: LeaseStore | None = None,
         lease_policy: LeasePolicy = DEFAULT_POLICY,
         approvals: ApprovalIssuer | None = None,
+        discovery: Discovery | None = None,
+        discover_by_default: bool = False,
     ) -> None:
         self._clients = clients
         self._default_target = default_target
@@ -121,6 +124,8 @@ class Patcher:
         self._lease_store = lease_store
         self._lease_policy = lease_policy
         self._approvals = approvals
+        self._discovery = discovery
+        self._discover_by_default = discover_by_default
 
     def run(self, request: RunRequest, context: RunContext) -> RunReport:
         """Run ``request`` to the end, observe → plan → act → report, then publish once.
@@ -132,9 +137,7 @@ class Patcher:
         self._deadline.start(context.remaining_ms() / 1000)
         started = self._clock()
         self._events.run_started(context.run_id, context.trigger, request.mode)
-        targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
-        if not targets:
-            raise NoTargetError("no targets in the request and no default target configured")
+        targets = self._targets(request)
         ports = self._ports_for(context)
         leases = self._leases_for(request, context, started)
         applying = request.mode == "apply"
@@ -169,6 +172,17 @@ class Patcher:
             report = report.model_copy(update={"approval": offer})
         self._publisher.publish(report, request)
         return report
+
+    def _targets(self, request: RunRequest) -> list[Target]:
+        """The request's targets; ``"all"`` (or none, when the deployment discovers by default) asks IAM."""
+        if request.targets == "all" or (request.targets is None and self._discover_by_default):
+            if self._discovery is None:
+                raise NoTargetError("targets 'all' needs IAM discovery, which this deployment does not wire")
+            return discover(self._discovery, self._limits.max_targets)
+        targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
+        if not targets:
+            raise NoTargetError("no targets in the request and no default target configured")
+        return targets
 
     def _plan(self, snapshots: list[FleetSnapshot], request: RunRequest, context: RunContext) -> Plan | None:
         """The plan over what was observed (none when nothing was); a pinned apply whose plan changed stops here."""

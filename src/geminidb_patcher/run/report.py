@@ -52,7 +52,7 @@ def notes(request: RunRequest, channels: Collection[str], budget_spent: bool) ->
     found = []
     if request.instance_ids and len(set(request.instance_ids)) != len(request.instance_ids):
         found.append("Duplicate instance_ids were removed.")
-    if request.targets and len(set(request.targets)) != len(request.targets):
+    if isinstance(request.targets, list) and len(set(request.targets)) != len(request.targets):
         found.append("Duplicate targets were removed.")
     if isinstance(request.notify, list):
         unknown = sorted(set(request.notify) - set(channels))

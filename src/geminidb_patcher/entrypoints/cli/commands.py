@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit
 
 import requests
@@ -157,7 +157,9 @@ class Cli:
         patcher = self._wiring.patcher(on_batch=report_batch if progress else None)
         return patcher.run(request, RunContext.for_terminal(f"cli-{uuid.uuid4()}", self._timeout))
 
-    def compliance(self, targets: list[str] | None, window: str, output: str, fail_below: float | None) -> int:
+    def compliance(
+        self, targets: list[str] | Literal["all"] | None, window: str, output: str, fail_below: float | None
+    ) -> int:
         """Per target and engine: current, behind, needing an operator, the versions; then what happens next.
 
         A plan run that reads the fleet and submits nothing, notifies no channel.
@@ -165,7 +167,7 @@ class Cli:
         fields: dict[str, Any] = {"mode": "plan", "notify": False}
         fields["window"] = _window(window)
         if targets:
-            fields["targets"] = _targets(targets)
+            fields["targets"] = "all" if targets == "all" else _targets(targets)
         report = self._run(RunRequest.model_validate(fields))
         fleet = compliance_totals(report.compliance, with_fleet=True).get(FLEET, Counter())
         # a target not read is not current: no share is given for a fleet the run did not see whole
@@ -201,10 +203,13 @@ class Cli:
         below = fail_below is not None and percent is not None and percent < fail_below
         return EXIT_PROBLEMS if report.errors or below else EXIT_OK
 
-    def status(self, targets: list[str] | None, lookback: timedelta, output: str) -> int:
+    def status(self, targets: list[str] | Literal["all"] | None, lookback: timedelta, output: str) -> int:
         """Running upgrade jobs, and those that ended within ``lookback``: the job records of a plan run."""
-        chosen = _targets(targets or []) or (
-            [self._wiring.settings.default_target.model_dump()] if self._wiring.settings.default_target else []
+        chosen: list[dict[str, str]] | Literal["all"] = (
+            "all"
+            if targets == "all"
+            else _targets(targets or [])
+            or ([self._wiring.settings.default_target.model_dump()] if self._wiring.settings.default_target else [])
         )
         if not chosen:
             raise NoTargetError(NO_TARGET)

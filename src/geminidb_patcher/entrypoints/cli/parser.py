@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text, parents=[common])
         command.add_argument("--request", metavar="FILE", help="a RunRequest JSON file ('-' for stdin)")
         command.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
+        command.add_argument(
+            "--all-projects",
+            action="store_true",
+            help="every region project (and sub-project) the credentials reach, as IAM lists them",
+        )
         command.add_argument("--instance-id", action="append", dest="instance_ids", help="repeatable")
         command.add_argument("--engine", action="append", dest="engines", help="repeatable")
         command.add_argument("--name", help="exact name, or *text for names containing text")
@@ -81,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     standing.add_argument("--target", action="append", metavar="REGION/PROJECT_ID", help="repeatable")
     standing.add_argument(
+        "--all-projects",
+        action="store_true",
+        help="every region project (and sub-project) the credentials reach, as IAM lists them",
+    )
+    standing.add_argument(
         "--window",
         default="instance",
         help="the window the forecast assumes: instance (the default: what a schedule uses), anytime, or a JSON "
@@ -92,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     standing.add_argument("--output", choices=("table", "json"), default="table")
     status = commands.add_parser("status", help="running, finished and failed upgrade jobs", parents=[common])
     status.add_argument("--target", action="append", metavar="REGION/PROJECT_ID")
+    status.add_argument(
+        "--all-projects",
+        action="store_true",
+        help="every region project (and sub-project) the credentials reach, as IAM lists them",
+    )
     status.add_argument("--lookback", default="PT24H", help="ISO 8601 duration or seconds, ≤ 30 days (default PT24H)")
     status.add_argument("--output", choices=("table", "json"), default="table")
     send = commands.add_parser(
@@ -179,8 +194,12 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ValueError("the request file must hold a JSON object")
         fields.update(loaded)
+    if args.target and args.all_projects:
+        raise ValueError("give --target or --all-projects, not both")
     if args.target:
         fields["targets"] = _targets(args.target)
+    if args.all_projects:
+        fields["targets"] = "all"
     if args.instance_ids:
         fields["instance_ids"] = args.instance_ids
     selector = dict(fields.get("selector") or {})

@@ -27,6 +27,13 @@ from geminidb_local.environment import (
 from geminidb_local.gateway_server import LocalGateway
 from geminidb_local.lambda_shim import LocalContext, is_http_event, make_handler, signed_run_event
 from geminidb_local.simulator import Simulator, demo_fleet
+from geminidb_local.simulator.fleet import (
+    DEFAULT_PROJECT_ID,
+    DEFAULT_REGION,
+    SECOND_PROJECT_ID,
+    SECOND_REGION,
+    second_project_fleet,
+)
 from geminidb_patcher.contract.report import EngineCompliance, NextStep
 from geminidb_patcher.contract.signatures import sign_headers
 from geminidb_patcher.contract.tally import FLEET
@@ -162,6 +169,10 @@ def demo() -> int:
                 lines, found = approve_from_chat(gateway.base_url, webhook_secret, simulator)
             print("\n".join(lines))
             problems += found
+        with Simulator(second_project_fleet()) as second, _logs_to(log_file):
+            lines, found = every_project(simulator, second, environ)
+        print("\n".join(lines))
+        problems += found
 
         state = simulator.state.backend.snapshot()
         job_states = Counter(job["status"] for job in state["jobs"])
@@ -184,6 +195,21 @@ def demo() -> int:
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def every_project(first: Simulator, second: Simulator, environ: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Step 5: ``targets: "all"``: IAM lists the account's projects; the two with GeminiDB are read (a plan)."""
+    environ = {**environ, "GEMINIDB_ENDPOINTS": json.dumps({SECOND_REGION: second.base_url})}
+    handler = make_handler(environ, simulator_wiring(first, environ))
+    report = handler({"mode": "plan", "targets": "all", "window": "anytime", "notify": False}, LocalContext())
+    counts = Counter((o["region"], o["project_id"]) for o in report["outcomes"])
+    found = ", ".join(f"{t['region']}/{t['project_id'][:8]}… ({counts[(t['region'], t['project_id'])]} instances)"
+                      for t in report["targets"])  # fmt: skip
+    listed = len(first.fleet.iam_projects or [])
+    lines = [f'5. Every project of the account (targets "all"): IAM lists {listed} projects; read: {found}.\n']
+    wanted = {(DEFAULT_REGION, DEFAULT_PROJECT_ID), (SECOND_REGION, SECOND_PROJECT_ID)}
+    seen = {(t["region"], t["project_id"]) for t in report["targets"]}
+    return lines, [] if seen == wanted and not report["errors"] else [f"5. targets 'all' read {sorted(seen)}"]
 
 
 def approve_from_chat(base_url: str, webhook_secret: str, simulator: Simulator) -> tuple[list[str], list[str]]:

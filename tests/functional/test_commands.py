@@ -70,5 +70,9 @@ def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
     assert 'Press "Apply this plan" → HTTP 200, "Plan applied"' in step4
     assert 'Press it again → HTTP 409, "The plan has changed"; batch upgrade calls: 0.' in step4
     assert '"kind": "approval_link"' in step4
+    # AND step 5 reads both GeminiDB projects IAM lists for the account, and no other
+    assert "IAM lists 5 projects; read: ap-southeast-1/01234567… (41 instances), ap-southeast-3/5c0d2e7a… (4 " in (
+        result.stdout
+    )
     compliance_lines = [line for line in result.stdout.splitlines() if line.startswith("  → compliance: ")]
     assert len(compliance_lines) == 3 and compliance_lines[0] != compliance_lines[-1]

@@ -313,6 +313,36 @@ Huawei fills ``whole_version`` only for Cassandra; the other engines show their 
 """
 
 
+SECOND_PROJECT_ID = "5c0d2e7a9b1f4c6e8d3a2b1c0f9e8d7c"
+SECOND_REGION = "ap-southeast-3"
+DEMO_ACCOUNT_ID = "a" * 32
+
+
+def demo_iam_projects() -> list[dict[str, Any]]:
+    """The demo account as IAM lists it: the account, its two GeminiDB projects, a disabled one, a global one."""
+    return [
+        {"id": DEMO_ACCOUNT_ID, "name": "demo-account", "is_domain": True},
+        {"id": DEFAULT_PROJECT_ID, "name": DEFAULT_REGION},
+        {"id": SECOND_PROJECT_ID, "name": SECOND_REGION},
+        {"id": "6" * 32, "name": "ap-southeast-2", "enabled": False},
+        {"id": "7" * 32, "name": "MOS"},
+    ]
+
+
+def second_project_fleet(seed: int = 8) -> dict[str, Any]:
+    """The demo account's second project (``ap-southeast-3``): a few instances behind on their patch."""
+    rng = random.Random(seed)
+    instances = [
+        {
+            "id": instance_id(rng),
+            "name": f"staging-{engine}-{n:02d}",
+            "datastore": {"type": engine, "patch_available": True},
+        }
+        for n, engine in enumerate(("cassandra", "cassandra", "influxdb", "redis"))
+    ]
+    return {"instances": instances, "credentials": {"project_id": SECOND_PROJECT_ID, "region": SECOND_REGION}}
+
+
 def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     """A fleet document of 41 instances that exercises every skip reason, for the demo."""
     rng = random.Random(seed)
@@ -363,4 +393,5 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
         "scheduled_tasks": [{"instance_id": scheduled["id"], "job_status": "Pending"}],
         "reject_upgrades": {rejected["id"]: "DBS.200019"},
         "failing_upgrades": {instances[-1]["id"]: "Node restart timed out during the patch (simulated)."},
+        "iam_projects": demo_iam_projects(),
     }

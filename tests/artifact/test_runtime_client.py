@@ -107,6 +107,7 @@ def _run(
             "AWS_LAMBDA_LOG_FORMAT": "JSON",
             "AWS_REGION": "ap-southeast-1",
             "LAMBDA_TASK_ROOT": str(directory),
+            "_HANDLER": handler,  # as Lambda sets it: the handler's path is prepared at import (init)
             "PATH": os.environ.get("PATH", ""),
         }
         command = [_interpreter(), "-I", "-B", "-c", BOOTSTRAP, str(directory), str(ric), str(compiled_log), handler]

@@ -10,6 +10,7 @@ from tests.benchmarks import (
     bench_cold_start,
     bench_compliance,
     bench_cpu,
+    bench_lambda_model,
     bench_memory,
     bench_planner,
     bench_throughput,
@@ -25,6 +26,7 @@ def machine() -> str:
 
 def main() -> int:
     cold = bench_cold_start.main()
+    model = bench_lambda_model.main()
     throughput = bench_throughput.main()
     memory = bench_memory.main()
     planner = bench_planner.main()
@@ -44,6 +46,29 @@ def main() -> int:
             )
     else:
         rows.append(("cold start", "skipped: no CPython 3.13", "", "", "<= 1.3"))
+    for kind, function in (model.get("functions") or {}).items():
+        at = function["sizes"]
+        low, high = function["first_vs_warm_range"]
+        rows.append(
+            (
+                f"{kind} function, first invocation CPU vs a warm one (awslambdaric, init moved work)",
+                f"{function['first_cpu_ms']:.0f} vs {function['warm_cpu_ms']:.0f} ms",
+                "warm invocation",
+                f"{function['first_vs_warm']:.2f} ({low:.2f} to {high:.2f})",
+                "<= 1.25",
+            )
+        )
+        for memory in bench_lambda_model.MEMORY_SIZES:
+            size = at[memory]
+            rows.append(
+                (
+                    f"{kind} function, modelled cold answer at {memory} MB (init {function['init_ms']:.0f} ms)",
+                    f"{size['cold_ms']:.0f} ms",
+                    f"floor {size['floor_ms']:.0f} ms",
+                    f"{size['ratio']:.2f} ({size['ratio_min']:.2f} to {size['ratio_max']:.2f})",
+                    "<= 1.3" if memory == 256 else "(reported)",
+                )
+            )
     rows += [
         (
             "apply 2,000 instances, 50 ms/request, C=8",

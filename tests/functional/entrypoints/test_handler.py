@@ -15,7 +15,8 @@ from standardwebhooks.webhooks import Webhook
 from geminidb_local.environment import new_webhook_secret, simulator_environment, simulator_wiring
 from geminidb_local.lambda_shim import LocalContext, http_api_event, make_handler, signed_run_event
 from geminidb_local.simulator import Fault, Simulator, demo_fleet
-from geminidb_patcher.errors import InvalidRunRequestError
+from geminidb_patcher.entrypoints.handler import make_scheduled_handler, make_webhook_handler
+from geminidb_patcher.errors import ConfigError, InvalidRunRequestError
 from tests.helpers import load_event, make_instance
 
 SECRET = new_webhook_secret()
@@ -305,3 +306,22 @@ def test_eventbridge_envelopes_run_as_schedules_with_their_id_and_arn(
     assert report["source"]["event_id"] == event["id"] and report["source"]["schedule_arn"] == event["resources"][0]
     (run_report,) = logs(capsys.readouterr().out, "run_report")
     assert run_report["correlation_id"] == event["id"]
+
+
+def test_early_handlers_answer_like_lazy_ones_and_a_configuration_error_is_raised_by_every_invocation(
+    demo_simulator: Simulator,
+) -> None:
+    environ = simulator_environment(demo_simulator, webhook_secret=SECRET)
+    early = make_scheduled_handler(environ, early=True)
+    webhook = make_webhook_handler(environ, early=True)
+    plan = early(load_event("schedule-plan.json"), LocalContext())
+    assert plan["trigger"] == "schedule" and plan["counts"]["planned"] == 9
+    signed = webhook(signed_run_event(SECRET, json.dumps({"mode": "plan"}).encode()), LocalContext())
+    assert signed["statusCode"] == 200
+
+    broken = {**environ, "SUBMIT_CONCURRENCY": "99"}  # refused by the settings: found at import, raised per call
+    for make in (make_scheduled_handler, make_webhook_handler):
+        handler = make(broken, early=True)
+        for _ in range(2):
+            with pytest.raises(ConfigError, match="SUBMIT_CONCURRENCY"):
+                handler(load_event("schedule-plan.json"), LocalContext())

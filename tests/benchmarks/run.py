@@ -13,6 +13,7 @@ from tests.benchmarks import (
     bench_lambda_model,
     bench_memory,
     bench_planner,
+    bench_sizing,
     bench_throughput,
 )
 
@@ -32,6 +33,7 @@ def main() -> int:
     planner = bench_planner.main()
     cpu = bench_cpu.main()
     standing = bench_compliance.main()
+    sizing = bench_sizing.main()
     rows = []
     if cold:
         for kind, label in (("bytecode", "with"), ("source", "without")):
@@ -150,6 +152,19 @@ def main() -> int:
         )
         for size in bench_compliance.SIZES
     ]
+    for size in bench_sizing.SIZES:
+        for kind in ("plan", "apply"):
+            measured = sizing[f"{kind}_{size}"]
+            at = {memory: sizing[f"{kind}_{size}_{memory}"] for memory in bench_sizing.MEMORY}
+            rows.append(
+                (
+                    f"{kind} {size:,} instances, 50 ms/request, C=8: CPU s, modelled s and USD per run by MemorySize",
+                    f"CPU {measured['cpu']:.2f} s, wall here {measured['wall']:.1f} s",
+                    " · ".join(f"{m} MB {v['seconds']:.1f} s ${v['usd']:.6f}" for m, v in at.items()),
+                    "",
+                    "(sizing)",
+                )
+            )
     print(f"\nmachine: {machine()}\n")
     print("| figure | measured | baseline | ratio | goal |")
     print("|---|---|---|---|---|")

@@ -60,15 +60,15 @@ def main() -> int:
                 "<= 1.25",
             )
         )
-        for memory in bench_lambda_model.MEMORY_SIZES:
-            size = at[memory]
+        for megabytes in bench_lambda_model.MEMORY_SIZES:
+            size = at[megabytes]
             rows.append(
                 (
-                    f"{kind} function, modelled cold answer at {memory} MB (init {function['init_ms']:.0f} ms)",
+                    f"{kind} function, modelled cold answer at {megabytes} MB (init {function['init_ms']:.0f} ms)",
                     f"{size['cold_ms']:.0f} ms",
                     f"floor {size['floor_ms']:.0f} ms",
                     f"{size['ratio']:.2f} ({size['ratio_min']:.2f} to {size['ratio_max']:.2f})",
-                    "<= 1.3" if memory == 256 else "(reported)",
+                    "<= 1.3" if megabytes == 256 else "(reported)",
                 )
             )
     rows += [
@@ -155,7 +155,7 @@ def main() -> int:
     for size in bench_sizing.SIZES:
         for kind in ("plan", "apply"):
             measured = sizing[f"{kind}_{size}"]
-            at = {memory: sizing[f"{kind}_{size}_{memory}"] for memory in bench_sizing.MEMORY}
+            at = {megabytes: sizing[f"{kind}_{size}_{megabytes}"] for megabytes in bench_sizing.MEMORY}
             rows.append(
                 (
                     f"{kind} {size:,} instances, 50 ms/request, C=8: CPU s, modelled s and USD per run by MemorySize",

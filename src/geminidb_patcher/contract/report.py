@@ -40,6 +40,8 @@ class Outcome(Strict):
     next_window_at: datetime | None = None
     version: str | None = None
     maintenance_window: str | None = None
+    estimate_minutes: int | None = None
+    """How long its upgrade may take, as the window checks judged it (planned and window-held instances)."""
 
     @field_validator("reason")
     @classmethod
@@ -111,6 +113,20 @@ class TriggerSource(Strict):
     event_id: str | None = None
     schedule_arn: str | None = None
     scheduled_time: str | None = None
+
+
+class DurationEstimate(Strict):
+    """How long an upgrade of one engine and node count takes here: the history the run read, the estimate used."""
+
+    engine: str
+    nodes: int
+    samples: int
+    """Completed upgrade jobs of such instances within the rollout's lookback."""
+    p90_minutes: int | None
+    guide_minutes: int
+    """Huawei's documented figure."""
+    estimate_minutes: int
+    source: str
 
 
 class ApprovalSource(Strict):
@@ -208,6 +224,8 @@ class RunReport(Strict):
     source: TriggerSource | ApprovalSource | None = None
     approval: ApprovalOffer | None = None
     """A plan run's link to review and apply exactly this plan (when approvals are configured)."""
+    durations: list[DurationEstimate] = []
+    """The upgrade durations learned from the jobs the run read, per engine and node count (empty: no history)."""
     compliance: list[EngineCompliance] = []
     next_steps: list[NextStep] = []
     complete: bool = True

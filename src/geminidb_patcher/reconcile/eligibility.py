@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from geminidb_patcher.contract.reasons import Reason
@@ -179,12 +179,15 @@ def timing_check(
     window: WindowChoice,
     blackouts: list[tuple[datetime, datetime, str]],
     now: datetime,
+    needed: timedelta | None = None,
+    source: str = "",
 ) -> WindowVerdict | None:
-    """The blackouts, then the window, for as long as this instance's upgrade may take.
+    """The blackouts, then the window, for as long as this instance's upgrade may take (``needed``, by default
+    Huawei's figure; ``source`` says where it comes from in the verdict's sentence).
 
     The verdict's next opening is the first moment both allow: never inside a closed window or a blackout.
     """
-    needed = estimated_duration(instance)
+    needed = needed or estimated_duration(instance)
     if window == "anytime":
         daily: DailyWindow | None = None
     elif window == "instance":
@@ -204,7 +207,7 @@ def timing_check(
             if window == "instance"
             else "requested window"
         )
-        verdict = check_window(daily, now, needed, label)
+        verdict = check_window(daily, now, needed, label, source)
     if verdict is None or verdict.next_opening is None or not blackouts:
         return verdict  # without blackouts, the window's own next opening is the first moment
     both = first_start(daily, blackouts, now, needed)

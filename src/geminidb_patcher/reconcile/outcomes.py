@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Required, TypedDict, Unpack
 
@@ -25,6 +26,7 @@ class OutcomeFields(TypedDict, total=False):
     job_id: str | None
     error_code: str | None
     error_message: str | None
+    estimate_minutes: int | None
 
 
 _UNSAID: OutcomeFields = {
@@ -35,6 +37,7 @@ _UNSAID: OutcomeFields = {
     "job_id": None,
     "error_code": None,
     "error_message": None,
+    "estimate_minutes": None,
 }
 """Unless a step says otherwise."""
 
@@ -66,6 +69,14 @@ def outcome_for(
     )
 
 
+WINDOW_REASONS = frozenset({"outside_maintenance_window", "window_too_short", "blackout"})
+"""Holds the upgrade's estimated duration decided: their outcomes carry it."""
+
+
+def _minutes(result: Plan, instance: InstanceView) -> int:
+    return math.ceil(result.durations.for_instance(instance).duration.total_seconds() / 60)
+
+
 def held(result: Plan) -> list[Outcome]:
     """Outcomes of the plan's holds."""
     return [
@@ -78,6 +89,9 @@ def held(result: Plan) -> list[Outcome]:
             detail=hold.detail,
             wave=hold.wave,
             next_window_at=hold.next_opening,
+            estimate_minutes=_minutes(result, hold.instance)
+            if hold.instance is not None and hold.reason in WINDOW_REASONS
+            else None,
         )
         for hold in result.holds
     ]
@@ -96,6 +110,7 @@ def planned(result: Plan) -> list[Outcome]:
                 outcome="planned",
                 wave=batch.waves[index] if index < len(batch.waves) else None,
                 detail=detail,
+                estimate_minutes=_minutes(result, instance),
             )
             for index, instance in enumerate(batch.instances)
         )

@@ -14,6 +14,7 @@ from geminidb_patcher.contract.report import JobRecord, Rollout, WaveStatus
 from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger
 from geminidb_patcher.reconcile.backups import BackupOrder, backup_check, backup_states
 from geminidb_patcher.reconcile.budget import resolve_limit
+from geminidb_patcher.reconcile.durations import Durations, learn
 from geminidb_patcher.reconcile.eligibility import (
     PeerState,
     WindowChoice,
@@ -29,7 +30,6 @@ from geminidb_patcher.reconcile.snapshot import FleetSnapshot, InstanceView, Job
 from geminidb_patcher.reconcile.waves import wave_of, wave_statuses
 from geminidb_patcher.reconcile.windows import (
     WindowVerdict,
-    estimated_duration,
     explicit_window,
     merged_blackouts,
 )
@@ -94,6 +94,8 @@ class Plan:
     jobs: tuple[JobRecord, ...] = ()
     backups: tuple[BackupOrder, ...] = ()
     """Backups an apply starts (each instance is also in ``holds``, as ``no_recent_backup``)."""
+    durations: Durations = field(default_factory=Durations)
+    """How long an upgrade takes here, learned from the jobs the run read (the window checks used these)."""
 
 
 class _Candidate(NamedTuple):
@@ -232,7 +234,12 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
     statuses: list[WaveStatus] = wave_statuses(waves, members, latest, now, request.bake, request.reverify_after)
 
     eligible: list[_Candidate] = []
-    timings: dict[tuple[str, timedelta], WindowVerdict | None] = {}
+    durations = learn(
+        (instance for snapshot in snapshots for instance in snapshot.instances),
+        (job for snapshot in snapshots for job in snapshot.jobs),
+        now,
+    )
+    timings: dict[tuple[str, timedelta, str], WindowVerdict | None] = {}
     failures_since, reverify_since, explicit, own_windows = (
         now - request.rollout_lookback,
         now - request.reverify_after,
@@ -250,9 +257,12 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         if failed is not None:
             holds.append(candidate.hold(*failed))
             continue
-        key = (instance.maintenance_window if own_windows else "", estimated_duration(instance))
+        estimate = durations.for_instance(instance)
+        key = (instance.maintenance_window if own_windows else "", estimate.duration, estimate.source)
         if key not in timings:  # fleets share a few windows and node counts: judge each pair once
-            timings[key] = timing_check(instance, policy.window, policy.blackouts, now)
+            timings[key] = timing_check(
+                instance, policy.window, policy.blackouts, now, estimate.duration, estimate.source
+            )
         timing = timings[key]
         if timing is not None:
             holds.append(candidate.hold(timing.reason, timing.detail, timing.next_opening))
@@ -307,4 +317,4 @@ def plan(snapshots: Sequence[FleetSnapshot], request: RunRequest, policy: Policy
         waves=statuses,
     )
     jobs = _job_records(snapshots, request, now)
-    return Plan(tuple(holds), batches, plan_id(batches), rollout, jobs, tuple(backup_orders))
+    return Plan(tuple(holds), batches, plan_id(batches), rollout, jobs, tuple(backup_orders), durations)

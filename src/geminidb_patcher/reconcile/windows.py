@@ -139,7 +139,9 @@ def _minutes(span: timedelta) -> int:
     return int(span.total_seconds() // 60)
 
 
-def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: str) -> WindowVerdict | None:
+def check_window(
+    window: DailyWindow, now: datetime, needed: timedelta, label: str, source: str = ""
+) -> WindowVerdict | None:
     """``None`` when ``now`` is inside ``window`` with at least ``needed`` left; otherwise the verdict.
 
     The next opening named is the next one long enough for ``needed``; a window never that long is
@@ -152,8 +154,9 @@ def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: s
     if fitting is None and upcoming:
         longest = max(o.end - o.start for o in upcoming)
         detail = (
-            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes(needed)} min, so it "
-            "never fits: give the instance a longer window, or patch it with an explicit window."
+            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes(needed)} min"
+            f"{f' ({source})' if source else ''}, so it never fits: give the instance a longer window, or patch it "
+            "with an explicit window."
         )
         return WindowVerdict("window_too_short", detail, None)
     then = f"it next opens at {_when(fitting)}" if fitting else ""
@@ -162,7 +165,8 @@ def check_window(window: DailyWindow, now: datetime, needed: timedelta, label: s
             "outside_maintenance_window", f"Outside the {label}" + (f"; {then}." if then else "."), fitting
         )
     left = _minutes(current.end - now)
-    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes(needed)} min" + (
+    said = f" ({source})" if source else ""
+    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes(needed)} min{said}" + (
         f". It next opens at {_when(fitting)}." if fitting else "."
     )
     return WindowVerdict("window_too_short", detail, fitting)

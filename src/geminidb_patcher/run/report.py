@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from geminidb_patcher.contract.report import (
     OUTCOME_KINDS,
     ApprovalSource,
+    DurationEstimate,
     EngineCompliance,
     NextStep,
     Outcome,
@@ -21,6 +23,7 @@ from geminidb_patcher.contract.report import (
 from geminidb_patcher.contract.request import RunRequest, Target, Trigger
 from geminidb_patcher.errors import InternalError
 from geminidb_patcher.reconcile.budget import settle
+from geminidb_patcher.reconcile.durations import Durations
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.redaction import clip
 
@@ -102,7 +105,28 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
         source=record.source,
         compliance=record.compliance,
         next_steps=record.next_steps,
+        durations=duration_estimates(record.plan.durations) if record.plan else [],
     )
+
+
+def duration_estimates(durations: Durations) -> list[DurationEstimate]:
+    """The learned durations for the report, by engine and node count."""
+
+    def minutes(span: timedelta) -> int:
+        return math.ceil(span.total_seconds() / 60)
+
+    return [
+        DurationEstimate(
+            engine=bucket.engine,
+            nodes=bucket.nodes,
+            samples=bucket.samples,
+            p90_minutes=minutes(bucket.quantile) if bucket.quantile is not None else None,
+            guide_minutes=minutes(bucket.guide),
+            estimate_minutes=minutes(bucket.estimate.duration),
+            source=bucket.estimate.source,
+        )
+        for _, bucket in sorted(durations.buckets.items())
+    ]
 
 
 MAX_UPSTREAM_TEXT = 1_000

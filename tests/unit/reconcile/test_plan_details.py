@@ -113,7 +113,7 @@ def test_error_budget_and_requested_window_sentences() -> None:
     late = RunRequest(window=ExplicitWindow(start=time(10), end=time(12, 10)), max_in_flight=5)
     (hold,) = plan_of(snapshot(items[7:8]), late).holds
     assert hold.detail == (
-        "Only 10 min left in the requested window; the upgrade may take up to 16 min. "
+        "Only 10 min left in the requested window; the upgrade may take up to 16 min (Huawei's guide). "
         "It next opens at 2026-01-02 10:00 UTC."
     )
 

@@ -71,6 +71,13 @@ def _table(report: dict[str, Any]) -> str:
     jobs = Counter(job["status"] for job in report.get("jobs", []))
     if jobs:
         summary.append(f"  → upgrade jobs seen: {dict(jobs)}")
+    for block in report.get("durations", []):
+        quantile = f"p90 {block['p90_minutes']} min" if block["p90_minutes"] is not None else "no completed one"
+        summary.append(
+            f"  → durations: {block['nodes']}-node {block['engine']}: {block['samples']} completed upgrade(s), "
+            f"{quantile}, Huawei's guide {block['guide_minutes']} min → estimate {block['estimate_minutes']} min "
+            f"({block['source']})"
+        )
     if report.get("compliance"):
         entries = [EngineCompliance.model_validate(entry) for entry in report["compliance"]]
         summary.append(f"  → compliance: {compliance_line(entries)}")

@@ -156,7 +156,9 @@ class Backend:
                 instance_id=instance["id"],
                 instance_name=instance["name"],
                 start=start,
-                duration=upgrade_duration(instance),
+                duration=timedelta(minutes=float(seeded["minutes"]))
+                if "minutes" in seeded
+                else upgrade_duration(instance),
                 status=seeded.get("status", "Running"),
                 fail_reason=seeded.get("fail_reason", ""),
             )

@@ -366,10 +366,10 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
         add("influxdb", f"metrics-influx-{number:02d}")
     for number in range(3):
         add("redis", f"sessions-redis-{number:02d}")
-    add("cassandra", "ledger-cassandra-patched", patch_available=False)
+    ledger = add("cassandra", "ledger-cassandra-patched", patch_available=False)
     add("redis", "cache-redis-patched", patch_available=False)
     add("influxdb", "telemetry-influx-abnormal", status="abnormal")
-    add("cassandra", "audit-cassandra-frozen", status="frozen")
+    audit = add("cassandra", "audit-cassandra-frozen", status="frozen")
     add("redis", "queue-redis-rebooting", actions=["REBOOT"])
     running = add("cassandra", "billing-cassandra-upgrading", actions=["UPGRADE_DATABASE"])
     scheduled = add("influxdb", "iot-influx-scheduled")
@@ -388,7 +388,17 @@ def demo_fleet(seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     return {
         "instances": instances,
         "jobs": [
-            {"instance_id": running["id"], "status": "Running", "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+            {"instance_id": running["id"], "status": "Running", "start_time": start.strftime("%Y-%m-%dT%H:%M:%S+0000")},
+            # past upgrades of this fleet, with the durations they took: the run learns its estimates from them
+            *(
+                {
+                    "instance_id": item["id"],
+                    "status": "Completed",
+                    "minutes": minutes,
+                    "start_time": (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                }
+                for item, minutes, days in ((ledger, 22, 2), (ledger, 31, 4), (audit, 27, 3))
+            ),
         ],
         "scheduled_tasks": [{"instance_id": scheduled["id"], "job_status": "Pending"}],
         "reject_upgrades": {rejected["id"]: "DBS.200019"},

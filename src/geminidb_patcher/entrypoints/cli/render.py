@@ -23,6 +23,7 @@ def _row(outcome: Mapping[str, Any]) -> tuple[str, ...]:
         outcome.get("engine") or "-",
         outcome.get("version") or "-",
         outcome.get("maintenance_window") or "-",
+        f"{outcome['estimate_minutes']} min" if outcome.get("estimate_minutes") else "-",
         outcome["outcome"],
         what,
     )
@@ -57,7 +58,7 @@ def _print_report(report: RunReport, output: str, out: TextIO, rule: str = "", *
         out.write(json.dumps(data, indent=2) + "\n")
         return
     rows = [_row(o) for o in data["outcomes"]]
-    header = ("INSTANCE", "ENGINE", "VERSION", "MAINT-WINDOW", "OUTCOME", "JOB / ERROR / REASON")
+    header = ("INSTANCE", "ENGINE", "VERSION", "MAINT-WINDOW", "ESTIMATE", "OUTCOME", "JOB / ERROR / REASON")
     out.write(table(header, rows) + "\n")
     counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n) or "nothing in scope"
     chosen = any(report.counts.get(kind) for kind in ("planned", "submitted", "rejected", "failed"))

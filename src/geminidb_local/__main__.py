@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import io
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,10 @@ def demo() -> int:
             print(f"{title} (events/{name}, trigger={report['trigger']}, mode={report['mode']}):")
             print(_table(report) + "\n")
             problems += _check_accounted(report, all_ids, title)
+            if name == "schedule-plan.json":
+                lines, found = window_from_history(handler, simulator)
+                print("\n".join(lines))
+                problems += found
         submitted = {o["instance_id"]: o["job_id"] for o in report["outcomes"] if o["outcome"] == "submitted"}
         jobs = {job["id"]: job for job in simulator.state.backend.snapshot()["jobs"]}
         problems += [f"job {job} for {i} is not in the simulator" for i, job in submitted.items() if job not in jobs]
@@ -202,6 +208,32 @@ def demo() -> int:
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def window_from_history(handler: Any, simulator: Simulator) -> tuple[list[str], list[str]]:
+    """Step 1b: the fleet's past upgrades say 3-node Cassandra takes longer than Huawei's figure; a window closing in
+    25 minutes then holds a Cassandra instance and fits an Influx one (a silent plan: no channel, no log)."""
+    now = simulator.state.clock.now()
+    start, end = now - timedelta(hours=2), now + timedelta(minutes=25)
+    window = {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "timezone": "UTC"}
+    request = {"mode": "plan", "window": window, "max_in_flight": "100%", "notify": False}
+    with contextlib.redirect_stdout(io.StringIO()):
+        report = handler(request, LocalContext())
+    by_name = {o["instance_name"]: o for o in report["outcomes"]}
+    held, fits = by_name.get("orders-cassandra-00", {}), by_name.get("metrics-influx-00", {})
+    lines = [
+        (
+            "1b. Durations learned from the fleet's past upgrades, with a window that closes in 25 minutes "
+            f"({window['start']}-{window['end']} UTC):"
+        ),
+        f"   orders-cassandra-00: {held.get('outcome')} ({held.get('reason')}) - {held.get('detail')}",
+        (
+            f"   metrics-influx-00: {fits.get('outcome')}, estimate {fits.get('estimate_minutes')} min "
+            "(Huawei's guide: no Influx history yet)\n"
+        ),
+    ]
+    fine = (held.get("reason"), fits.get("outcome")) == ("window_too_short", "planned")
+    return lines, [] if fine else [f"1b. expected a held Cassandra and a planned Influx instance: {held}, {fits}"]
 
 
 def every_project(first: Simulator, second: Simulator, environ: dict[str, str]) -> tuple[list[str], list[str]]:

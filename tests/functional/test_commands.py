@@ -70,6 +70,11 @@ def test_demo_accounts_for_every_instance(tmp_path: Path) -> None:
     assert 'Press "Apply this plan" → HTTP 200, "Plan applied"' in step4
     assert 'Press it again → HTTP 409, "The plan has changed"; batch upgrade calls: 0.' in step4
     assert '"kind": "approval_link"' in step4
+    # AND step 1b: the fleet's past upgrades hold a Cassandra instance a Huawei-figure window would fit, not Influx
+    step1b = result.stdout[result.stdout.index("1b. Durations learned") :]
+    assert "orders-cassandra-00: skipped (window_too_short)" in step1b
+    assert "up to 38 min (observed p90 of 3 upgrades of 3-node Cassandra instances, +20%)" in step1b
+    assert "metrics-influx-00: planned, estimate 16 min" in step1b
     # AND step 5 reads both GeminiDB projects IAM lists for the account, and no other
     assert "IAM lists 5 projects; read: ap-southeast-1/01234567… (41 instances), ap-southeast-3/5c0d2e7a… (4 " in (
         result.stdout

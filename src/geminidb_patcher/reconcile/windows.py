@@ -139,6 +139,11 @@ def _minutes(span: timedelta) -> int:
     return int(span.total_seconds() // 60)
 
 
+def _minutes_up(span: timedelta) -> int:
+    """A duration an upgrade may take, in whole minutes, never rounded down."""
+    return -int(-span.total_seconds() // 60)
+
+
 def check_window(
     window: DailyWindow, now: datetime, needed: timedelta, label: str, source: str = ""
 ) -> WindowVerdict | None:
@@ -154,7 +159,7 @@ def check_window(
     if fitting is None and upcoming:
         longest = max(o.end - o.start for o in upcoming)
         detail = (
-            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes(needed)} min"
+            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes_up(needed)} min"
             f"{f' ({source})' if source else ''}, so it never fits: give the instance a longer window, or patch it "
             "with an explicit window."
         )
@@ -166,7 +171,7 @@ def check_window(
         )
     left = _minutes(current.end - now)
     said = f" ({source})" if source else ""
-    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes(needed)} min{said}" + (
+    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes_up(needed)} min{said}" + (
         f". It next opens at {_when(fitting)}." if fitting else "."
     )
     return WindowVerdict("window_too_short", detail, fitting)

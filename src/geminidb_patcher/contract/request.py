@@ -29,6 +29,21 @@ Engine = Literal["cassandra", "influxdb", "redis"]
 
 SUPPORTED_ENGINES: frozenset[str] = frozenset(get_args(Engine))
 """The engines the batch API patches, from the one ``Engine`` literal."""
+ENGINE_NAMES = {
+    "cassandra": "Cassandra",
+    "influxdb": "Influx",
+    "redis": "Redis",
+    "mongodb": "MongoDB",
+    "dynamodb": "DynamoDB",
+    "hbase": "HBase",
+}
+"""GeminiDB's own names for the engines ListInstances reports in lower case."""
+
+
+def engine_name(engine: str | None) -> str:
+    """How a person reads ``engine``: GeminiDB's name, else the value capitalised."""
+    return ENGINE_NAMES.get(engine or "", (engine or "unknown").capitalize())
+
 
 Mode = Literal["plan", "apply"]
 

@@ -13,7 +13,7 @@ from html import escape
 
 from geminidb_patcher.contract.approval import ApprovalGrant
 from geminidb_patcher.contract.report import Outcome, RunReport
-from geminidb_patcher.notify.digest import ENGINE_NAMES
+from geminidb_patcher.contract.request import engine_name
 
 STYLE = (
     "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24}"
@@ -60,10 +60,6 @@ class Page:
 
 def _at(moment: datetime | None) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else "—"
-
-
-def _engine(name: str | None) -> str:
-    return ENGINE_NAMES.get(name or "", (name or "unknown").capitalize())
 
 
 def _targets(report: RunReport) -> str:
@@ -114,7 +110,7 @@ def _instance_rows(outcomes: Sequence[Outcome], columns: Sequence[str]) -> str:
 def _by_engine(outcomes: Sequence[Outcome], columns: Sequence[str]) -> str:
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
-        groups[_engine(outcome.engine)].append(outcome)
+        groups[engine_name(outcome.engine)].append(outcome)
     return "".join(
         f"<h2>{escape(engine)} ({len(items)})</h2>{_instance_rows(items, columns)}"
         for engine, items in sorted(groups.items())

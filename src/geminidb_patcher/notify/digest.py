@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from geminidb_patcher.contract.report import ApprovalSource, EngineCompliance, NextStep, Outcome, RunReport
+from geminidb_patcher.contract.request import engine_name
 from geminidb_patcher.contract.tally import compliance_totals
 
 Severity = Literal["ok", "warning", "failure"]
@@ -53,17 +54,6 @@ class Digest:
         return " · ".join(f"{kind} {count}" for kind, count in self.counts if count) or "nothing in scope"
 
 
-ENGINE_NAMES = {
-    "cassandra": "Cassandra",
-    "influxdb": "Influx",
-    "redis": "Redis",
-    "mongodb": "MongoDB",
-    "dynamodb": "DynamoDB",
-    "hbase": "HBase",
-}
-"""GeminiDB's own names for the engines ListInstances reports in lower case; others are shown capitalised."""
-
-
 def compliance_line(entries: Sequence[EngineCompliance]) -> str:
     """``Cassandra 58/60 no patch offered · Redis 41/45 no patch offered (2 need an operator)``, summed over targets.
 
@@ -72,9 +62,7 @@ def compliance_line(entries: Sequence[EngineCompliance]) -> str:
     """
     parts = []
     for engine, tally in compliance_totals(entries).items():
-        part = (
-            f"{ENGINE_NAMES.get(engine, engine.capitalize())} {tally['current']}/{tally['instances']} no patch offered"
-        )
+        part = f"{engine_name(engine)} {tally['current']}/{tally['instances']} no patch offered"
         notes = []
         if tally["older"]:
             notes.append(f"{tally['older']} more offered none but run an older version")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from geminidb_patcher.contract.reasons import Reason
 from geminidb_patcher.contract.request import BackupRequirement, Target
 from geminidb_patcher.reconcile.snapshot import BackupView, InstanceView
+from geminidb_patcher.reconcile.windows import utc_minute
 
 LISTING_MARGIN = timedelta(days=1)
 """ListBackups filters on a backup's begin time: one that began up to a day before ``within`` may have ended inside."""
@@ -55,7 +56,7 @@ def backup_states(backups: Iterable[BackupView]) -> dict[str, BackupState]:
 
 
 def _at(moment: datetime | None) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
+    return utc_minute(moment) if moment else "an unknown time"
 
 
 def backup_check(

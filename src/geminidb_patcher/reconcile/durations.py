@@ -14,19 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from geminidb_patcher.contract.request import engine_name
 from geminidb_patcher.reconcile.snapshot import InstanceView, JobView
-from geminidb_patcher.reconcile.windows import DEFAULT_NODE_COUNT, estimated_duration
+from geminidb_patcher.reconcile.windows import DEFAULT_NODE_COUNT, guide_duration, minutes_up
 
 QUANTILE = 0.9
 MARGIN = 1.2
 """A fifth on top of the observed 90th percentile."""
 MIN_SAMPLES = 5
 """Durations a group needs before its estimate may be lower than Huawei's figure."""
-ENGINE_NAMES = {"cassandra": "Cassandra", "influxdb": "Influx", "redis": "Redis"}
-
-
-def _minutes(span: timedelta) -> int:
-    return math.ceil(span.total_seconds() / 60)
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ def _quantile(durations: Sequence[timedelta]) -> timedelta:
 
 
 def _group(engine: str, nodes: int) -> str:
-    return f"{nodes}-node {ENGINE_NAMES.get(engine, engine.capitalize())}"
+    return f"{nodes}-node {engine_name(engine)}"
 
 
 @dataclass
@@ -73,12 +69,15 @@ class Durations:
         base = bucket.estimate if bucket else _guide(instance)
         own = self.own.get(instance.id)
         if own is not None and own * MARGIN > base.duration:
-            return Estimate(own * MARGIN, f"its own longest upgrade, {_minutes(own)} min, +20%")
+            return Estimate(own * MARGIN, f"its own longest upgrade, {minutes_up(own)} min, +20%")
         return base
 
 
+GUIDE = "Huawei's guide"
+
+
 def _guide(instance: InstanceView) -> Estimate:
-    return Estimate(estimated_duration(instance), "Huawei's guide")
+    return Estimate(guide_duration(instance.engine, instance.node_count or DEFAULT_NODE_COUNT), GUIDE)
 
 
 def learn(instances: Iterable[InstanceView], jobs: Iterable[JobView], now: datetime) -> Durations:
@@ -101,7 +100,7 @@ def learn(instances: Iterable[InstanceView], jobs: Iterable[JobView], now: datet
     durations = Durations(own=own)
     for key in {*completed, *running}:
         engine, nodes = key
-        guide = _guide(next(v for v in views.values() if (v.engine, v.node_count or DEFAULT_NODE_COUNT) == key))
+        guide = Estimate(guide_duration(engine, nodes), GUIDE)
         samples = completed.get(key, [])
         estimate = guide
         quantile = _quantile(samples) if samples else None
@@ -112,6 +111,6 @@ def learn(instances: Iterable[InstanceView], jobs: Iterable[JobView], now: datet
                 estimate = Estimate(learned, said)
         if key in running and running[key] * MARGIN > estimate.duration:
             estimate = Estimate(running[key] * MARGIN, f"an upgrade of a {_group(engine, nodes)} instance running "
-                                f"{_minutes(running[key])} min, +20%")  # fmt: skip
+                                f"{minutes_up(running[key])} min, +20%")  # fmt: skip
         durations.buckets[key] = Bucket(engine, nodes, len(samples), quantile, guide.duration, estimate)
     return durations

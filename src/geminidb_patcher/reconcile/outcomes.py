@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Required, TypedDict, Unpack
 
@@ -11,6 +10,7 @@ from geminidb_patcher.contract.report import Outcome, OutcomeKind
 from geminidb_patcher.contract.request import Target
 from geminidb_patcher.reconcile.plan import Plan
 from geminidb_patcher.reconcile.snapshot import InstanceView
+from geminidb_patcher.reconcile.windows import minutes_up
 
 _EVERY_FIELD = set(Outcome.model_fields)
 """The field names every outcome gives, one set for all: pydantic keeps one per object otherwise (35 MB at 50,000)."""
@@ -74,7 +74,7 @@ WINDOW_REASONS = frozenset({"outside_maintenance_window", "window_too_short", "b
 
 
 def _minutes(result: Plan, instance: InstanceView) -> int:
-    return math.ceil(result.durations.for_instance(instance).duration.total_seconds() / 60)
+    return minutes_up(result.durations.for_instance(instance).duration)
 
 
 def held(result: Plan) -> list[Outcome]:

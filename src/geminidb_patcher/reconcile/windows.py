@@ -21,7 +21,12 @@ DEFAULT_NODE_COUNT = 3
 
 def estimated_duration(instance: InstanceView) -> timedelta:
     """Upper-bound duration of a patch upgrade (see the README for the sources of each figure)."""
-    return _estimate(instance.engine == "redis", instance.node_count or DEFAULT_NODE_COUNT)
+    return guide_duration(instance.engine, instance.node_count or DEFAULT_NODE_COUNT)
+
+
+def guide_duration(engine: str, nodes: int) -> timedelta:
+    """Huawei's documented upper bound for an upgrade of ``engine`` with ``nodes`` nodes."""
+    return _estimate(engine == "redis", nodes)
 
 
 @functools.lru_cache(maxsize=256)
@@ -131,7 +136,8 @@ def _around(window: DailyWindow, now: datetime) -> tuple[Opening | None, tuple[O
 
 
 @functools.lru_cache(maxsize=1024)
-def _when(moment: datetime) -> str:
+def utc_minute(moment: datetime) -> str:
+    """``2026-11-28 14:00 UTC``: how a hold's sentence names a moment."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -139,7 +145,7 @@ def _minutes(span: timedelta) -> int:
     return int(span.total_seconds() // 60)
 
 
-def _minutes_up(span: timedelta) -> int:
+def minutes_up(span: timedelta) -> int:
     """A duration an upgrade may take, in whole minutes, never rounded down."""
     return -int(-span.total_seconds() // 60)
 
@@ -159,20 +165,20 @@ def check_window(
     if fitting is None and upcoming:
         longest = max(o.end - o.start for o in upcoming)
         detail = (
-            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {_minutes_up(needed)} min"
+            f"The {label} lasts {_minutes(longest)} min; the upgrade may take up to {minutes_up(needed)} min"
             f"{f' ({source})' if source else ''}, so it never fits: give the instance a longer window, or patch it "
             "with an explicit window."
         )
         return WindowVerdict("window_too_short", detail, None)
-    then = f"it next opens at {_when(fitting)}" if fitting else ""
+    then = f"it next opens at {utc_minute(fitting)}" if fitting else ""
     if current is None:
         return WindowVerdict(
             "outside_maintenance_window", f"Outside the {label}" + (f"; {then}." if then else "."), fitting
         )
     left = _minutes(current.end - now)
     said = f" ({source})" if source else ""
-    detail = f"Only {left} min left in the {label}; the upgrade may take up to {_minutes_up(needed)} min{said}" + (
-        f". It next opens at {_when(fitting)}." if fitting else "."
+    detail = f"Only {left} min left in the {label}; the upgrade may take up to {minutes_up(needed)} min{said}" + (
+        f". It next opens at {utc_minute(fitting)}." if fitting else "."
     )
     return WindowVerdict("window_too_short", detail, fitting)
 
@@ -199,10 +205,10 @@ def check_blackouts(
         if start < now + needed and now < end:
             why = f" ({reason})" if reason else ""
             if start <= now:
-                detail = f"A blackout{why} is in force until {_when(end)}."
+                detail = f"A blackout{why} is in force until {utc_minute(end)}."
             else:
-                detail = f"An upgrade started now could still run when the blackout{why} begins at {_when(start)}."
-            return WindowVerdict("blackout", detail + f" Nothing is submitted before {_when(end)}.", end)
+                detail = f"An upgrade started now could still run when the blackout{why} begins at {utc_minute(start)}."
+            return WindowVerdict("blackout", detail + f" Nothing is submitted before {utc_minute(end)}.", end)
     return None
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from geminidb_patcher.contract.report import (
@@ -25,6 +24,7 @@ from geminidb_patcher.errors import InternalError
 from geminidb_patcher.reconcile.budget import settle
 from geminidb_patcher.reconcile.durations import Durations
 from geminidb_patcher.reconcile.plan import Plan
+from geminidb_patcher.reconcile.windows import minutes_up
 from geminidb_patcher.redaction import clip
 
 INTERNAL_ERROR_CODE = InternalError.error_code
@@ -111,18 +111,14 @@ def build_report(record: RunRecord, finished_at: datetime, channels: Sequence[st
 
 def duration_estimates(durations: Durations) -> list[DurationEstimate]:
     """The learned durations for the report, by engine and node count."""
-
-    def minutes(span: timedelta) -> int:
-        return math.ceil(span.total_seconds() / 60)
-
     return [
         DurationEstimate(
             engine=bucket.engine,
             nodes=bucket.nodes,
             samples=bucket.samples,
-            p90_minutes=minutes(bucket.quantile) if bucket.quantile is not None else None,
-            guide_minutes=minutes(bucket.guide),
-            estimate_minutes=minutes(bucket.estimate.duration),
+            p90_minutes=minutes_up(bucket.quantile) if bucket.quantile is not None else None,
+            guide_minutes=minutes_up(bucket.guide),
+            estimate_minutes=minutes_up(bucket.estimate.duration),
             source=bucket.estimate.source,
         )
         for _, bucket in sorted(durations.buckets.items())

@@ -18,8 +18,9 @@ class JsonWebhookChannel(SignedChannel):
 
     def send(self, report: RunReport, digest: Digest) -> int:
         """Sign and deliver the whole report."""
-        body = report.model_dump_json().encode()
-        if report.approval is not None and report.approval.url is not None:  # the only place the report's URL goes
+        if report.approval is None or report.approval.url is None:
+            body = report.model_dump_json().encode()
+        else:  # the only place the report's URL goes: added to its one serialisation
             dumped = report.model_dump(mode="json")
             dumped["approval"]["url"] = report.approval.url
             body = json_body(dumped)

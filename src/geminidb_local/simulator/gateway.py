@@ -52,15 +52,7 @@ class Gateway:
         A token scoped to another project, or an AK/SK request for another project than the key's, is refused
         with ``project_mismatch`` (an assumption: docs/fidelity.md).
         """
-        lowered = {name.lower(): value for name, value in headers.items()}
-        if "x-auth-token" in lowered:
-            scoped = self._check_token(lowered["x-auth-token"])
-        else:
-            authorization = lowered.get("authorization")
-            if authorization is None:
-                raise _refused("no credentials")
-            self._check_signature(method, raw_path, raw_query, lowered, body, authorization)
-            scoped = self.credentials.project_id
+        scoped = self._caller_scope(method, raw_path, raw_query, headers, body)
         if project != scoped:
             status, code = self.project_mismatch
             raise SimError(status, code, "Incorrect IAM authentication information: project mismatch")
@@ -69,14 +61,18 @@ class Gateway:
         self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
     ) -> None:
         """Accept a call of the whole account (IAM's project listing): any valid token, or a valid signature."""
+        self._caller_scope(method, raw_path, raw_query, headers, body)
+
+    def _caller_scope(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> str:
+        """What the caller's credentials reach: a token's scope, or the key's project; 401 when neither holds."""
         lowered = {name.lower(): value for name, value in headers.items()}
         if "x-auth-token" in lowered:
-            self._check_token(lowered["x-auth-token"])
-            return
+            return self._check_token(lowered["x-auth-token"])
         authorization = lowered.get("authorization")
         if authorization is None:
             raise _refused("no credentials")
         self._check_signature(method, raw_path, raw_query, lowered, body, authorization)
+        return self.credentials.project_id
 
     def _check_token(self, token: str) -> str:
         """The project the token is scoped to; 401 when it is unknown or expired."""

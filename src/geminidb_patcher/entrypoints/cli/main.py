@@ -9,14 +9,14 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Literal, TextIO
+from typing import TextIO
 
 from pydantic import ValidationError
 
 from geminidb_patcher.config.wiring import Wiring
 from geminidb_patcher.contract.problems import describe_problems
 from geminidb_patcher.entrypoints.cli.commands import CLI_PREFIXES, Cli, _ask, _cli_message, send_signed
-from geminidb_patcher.entrypoints.cli.parser import _lookback, _parser, _request_fields
+from geminidb_patcher.entrypoints.cli.parser import _lookback, _parser, _request_fields, chosen_targets
 from geminidb_patcher.errors import (
     EXIT_ABORTED,
     EXIT_USAGE,
@@ -61,13 +61,6 @@ def main(
         return _main(args, environ, wiring, out, err, confirm, terminal)
 
 
-def _chosen(args: argparse.Namespace) -> list[str] | Literal["all"] | None:
-    """``--target`` values, or ``"all"`` for ``--all-projects``."""
-    if args.target and args.all_projects:
-        raise ValueError("give --target or --all-projects, not both")
-    return "all" if args.all_projects else args.target
-
-
 def _main(
     args: argparse.Namespace,
     environ: Mapping[str, str] | None,
@@ -90,9 +83,9 @@ def _main(
         wired.deadline.start(args.timeout)  # every call of the command, status included, fits the budget
         cli = Cli(wired, out=out, err=err, confirm=confirm, timeout=args.timeout, terminal=terminal)
         if args.command == "status":
-            return cli.status(_chosen(args), _lookback(args.lookback), args.output)
+            return cli.status(chosen_targets(args), _lookback(args.lookback), args.output)
         if args.command == "compliance":
-            return cli.compliance(_chosen(args), args.window, args.output, args.fail_below)
+            return cli.compliance(chosen_targets(args), args.window, args.output, args.fail_below)
         fields = _request_fields(args)
         if args.command == "apply" and args.expected_plan_id:
             fields["expected_plan_id"] = args.expected_plan_id

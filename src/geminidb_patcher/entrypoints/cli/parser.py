@@ -8,7 +8,7 @@ import math
 import sys
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -186,6 +186,13 @@ def _request_file(path: str) -> Any:
     return _json(text, "the request file")
 
 
+def chosen_targets(args: argparse.Namespace) -> list[str] | Literal["all"] | None:
+    """``--target`` values, or ``"all"`` for ``--all-projects``; ``ValueError`` when both are given."""
+    if args.target and args.all_projects:
+        raise ValueError("give --target or --all-projects, not both")
+    return "all" if args.all_projects else args.target
+
+
 def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The request file (if any), overridden by the flags that were given."""
     fields: dict[str, Any] = {}
@@ -194,12 +201,9 @@ def _request_fields(args: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ValueError("the request file must hold a JSON object")
         fields.update(loaded)
-    if args.target and args.all_projects:
-        raise ValueError("give --target or --all-projects, not both")
-    if args.target:
-        fields["targets"] = _targets(args.target)
-    if args.all_projects:
-        fields["targets"] = "all"
+    chosen = chosen_targets(args)
+    if chosen:
+        fields["targets"] = "all" if chosen == "all" else _targets(chosen)
     if args.instance_ids:
         fields["instance_ids"] = args.instance_ids
     selector = dict(fields.get("selector") or {})

@@ -102,6 +102,16 @@ class UpstreamError(PatcherError):
     """When the service refused for lack of a permission: the IAM action(s) to grant, in words."""
 
 
+class DiscoveryError(UpstreamError):
+    """``targets: "all"`` could not list the account's projects; nothing was read or sent. The message is the
+    upstream's, scrubbed: this error ends the invocation, so it reaches the caller as it is."""
+
+    def __init__(self, message: str, error_code: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+
+
 class InternalError(UpstreamError):
     """An exception no adapter translated, caught where one target is observed or one batch is sent.
 

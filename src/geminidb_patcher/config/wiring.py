@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
@@ -147,7 +148,7 @@ class Wiring:
         )
         self.lease_store = self._lease_store(settings)
         """The apply lease and the webhook IDs (``PATCHER_LOCK_TABLE``); ``None`` when not configured."""
-        self._auth_cache: dict[Target, Authenticator] = {}
+        self._auth_cache: dict[Target | None, Authenticator] = {}
         self._auth_values: SecretValues | None = None
         self._lock = threading.Lock()
 
@@ -173,7 +174,7 @@ class Wiring:
         table = DynamoDB(self.session, lock.endpoint, lock.region, lock.table, credentials, self.deadline)
         return DynamoLeaseStore(table)
 
-    def _authenticator(self, target: Target, values: SecretValues) -> Authenticator:
+    def _authenticator(self, target: Target | None, values: SecretValues) -> Authenticator:
         """AK/SK if configured, else an IAM user (optionally assuming an agency), else a static token."""
         with self._lock:
             if values != self._auth_values:  # rotated secrets invalidate every cached token
@@ -184,7 +185,9 @@ class Wiring:
                 auth = self._auth_cache[target] = self._new_authenticator(target, values)
             return auth
 
-    def _new_authenticator(self, target: Target, values: SecretValues) -> Authenticator:
+    def _new_authenticator(self, target: Target | None, values: SecretValues) -> Authenticator:
+        """For ``target``'s project, or for the whole account (``None``: listing its projects; for an agency, the
+        delegating account's)."""
         for name in HEADER_SECRETS:
             value = getattr(values, name.lower())
             if value and not _header_safe(value):
@@ -193,9 +196,9 @@ class Wiring:
             signer = AkSkSigner(
                 values.huaweicloud_sdk_ak, values.huaweicloud_sdk_sk, values.huaweicloud_sdk_security_token
             )
-            return AkSkAuth(signer, target.project_id)
+            return AkSkAuth(signer, target.project_id if target else None)
         if values.huaweicloud_iam_user and values.huaweicloud_iam_password and values.huaweicloud_iam_domain:
-            iam = self.settings.iam_endpoint_override or iam_endpoint(target.region)
+            iam = self._iam(target)
             user = values.huaweicloud_iam_user
             password = values.huaweicloud_iam_password
             domain = values.huaweicloud_iam_domain
@@ -203,15 +206,18 @@ class Wiring:
 
             def issue() -> IssuedToken:
                 expiry = self.clock() + TOKEN_DEFAULT_LIFETIME
+                whole: dict[str, Any] = {"whole_account": True}
                 if not (agency[0] and agency[1]):
-                    body = password_token_body(
-                        user=user, password=password, domain=domain, project_id=target.project_id
-                    )
+                    scope = {"project_id": target.project_id} if target else whole
+                    body = password_token_body(user=user, password=password, domain=domain, **scope)
                     return remembered(issue_iam_token(self.http, iam, body, expires_default=expiry))
                 # the delegate's own token: IAM scopes a user's token to a project of the user's own account
-                own = password_token_body(user=user, password=password, domain=domain, region=target.region)
+                own_scope = {"region": target.region} if target else whole
+                own = password_token_body(user=user, password=password, domain=domain, **own_scope)
                 token = remembered(issue_iam_token(self.http, iam, own, expires_default=expiry))
-                assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=target.project_id)
+                assumed = agency_token_body(
+                    domain_id=agency[0], agency_name=agency[1], project_id=target.project_id if target else None
+                )
                 return remembered(
                     issue_iam_token(
                         self.http, iam, assumed, expires_default=expiry, delegate=StaticTokenAuth(token.value)
@@ -223,48 +229,20 @@ class Wiring:
             return StaticTokenAuth(values.huaweicloud_auth_token)
         raise CredentialsMissingError(NO_CREDENTIALS)
 
+    def _iam(self, target: Target | None) -> str:
+        """IAM for ``target``'s region; for the whole account, the default target's region's, else the global one."""
+        chosen = target or self.settings.default_target
+        return self.settings.iam_endpoint_override or (iam_endpoint(chosen.region) if chosen else IAM_GLOBAL_ENDPOINT)
+
     def discovery(self) -> Discovery:
         """``targets: "all"``: IAM's project list with the current credentials, scoped to the whole account (for an
         agency, the delegating account's), and the regions with a GeminiDB endpoint (or one configured)."""
         return Discovery(
-            list_projects=lambda: list_auth_projects(self.http, self._iam_for_discovery(), self._discovery_auth()),
+            list_projects=lambda: list_auth_projects(
+                self.http, self._iam(None), self._authenticator(None, self.secret_values())
+            ),
             has_geminidb=lambda region: region in GEMINIDB_REGIONS or region in self.settings.region_endpoints,
         )
-
-    def _iam_for_discovery(self) -> str:
-        default = self.settings.default_target
-        return self.settings.iam_endpoint_override or (iam_endpoint(default.region) if default else IAM_GLOBAL_ENDPOINT)
-
-    def _discovery_auth(self) -> Authenticator:
-        """What lists the account's projects: AK/SK (no project header), a token scoped to the whole account, or
-        the static token."""
-        values = self.secret_values()
-        if values.huaweicloud_sdk_ak and values.huaweicloud_sdk_sk:
-            signer = AkSkSigner(
-                values.huaweicloud_sdk_ak, values.huaweicloud_sdk_sk, values.huaweicloud_sdk_security_token
-            )
-            return AkSkAuth(signer, None)
-        user, password, domain = (
-            values.huaweicloud_iam_user, values.huaweicloud_iam_password, values.huaweicloud_iam_domain
-        )  # fmt: skip
-        if user and password and domain:
-            iam = self._iam_for_discovery()
-            agency = (values.huaweicloud_iam_agency_domain_id, values.huaweicloud_iam_agency_name)
-
-            def issue() -> IssuedToken:
-                expiry = self.clock() + TOKEN_DEFAULT_LIFETIME
-                own = password_token_body(user=user, password=password, domain=domain, whole_account=True)
-                token = remembered(issue_iam_token(self.http, iam, own, expires_default=expiry))
-                if not (agency[0] and agency[1]):
-                    return token
-                assumed = agency_token_body(domain_id=agency[0], agency_name=agency[1], project_id=None)
-                delegate = StaticTokenAuth(token.value)
-                return remembered(issue_iam_token(self.http, iam, assumed, expires_default=expiry, delegate=delegate))
-
-            return IamTokenAuth(issue, self.clock)
-        if values.huaweicloud_auth_token:
-            return StaticTokenAuth(values.huaweicloud_auth_token)
-        raise CredentialsMissingError(NO_CREDENTIALS)
 
     def secret_values(self) -> SecretValues:
         """The current secrets, each also taught to the log redactor."""

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 
 from geminidb_patcher.contract.report import ApprovalSource, Outcome, RunReport, TargetError, TriggerSource
 from geminidb_patcher.contract.request import Blackout, RunRequest, Target, Trigger, enforce_limits
-from geminidb_patcher.errors import InternalError, NoTargetError, PatcherError, PlanChangedError, UpstreamError
+from geminidb_patcher.errors import (
+    DiscoveryError,
+    InternalError,
+    NoTargetError,
+    PatcherError,
+    PlanChangedError,
+    UpstreamError,
+)
 from geminidb_patcher.reconcile import outcomes as outcomes_of
 from geminidb_patcher.reconcile.act import ActSettings, Submitter
 from geminidb_patcher.reconcile.act_backups import start_backups
@@ -23,13 +30,13 @@ from geminidb_patcher.reconcile.observe import SiteRules, observe
 from geminidb_patcher.reconcile.plan import Plan, Policy, plan
 from geminidb_patcher.reconcile.ports import GeminiDBPort
 from geminidb_patcher.reconcile.snapshot import FleetSnapshot
-from geminidb_patcher.redaction import Redactor
+from geminidb_patcher.redaction import Redactor, clip
 from geminidb_patcher.run.approval import ApprovalIssuer
 from geminidb_patcher.run.discovery import Discovery, discover
 from geminidb_patcher.run.events import RunEvents
 from geminidb_patcher.run.lease import DEFAULT_POLICY, Holder, LeasePolicy, LeaseStore, RunLeases
 from geminidb_patcher.run.publish import Publisher
-from geminidb_patcher.run.report import RunRecord, build_report, sealed
+from geminidb_patcher.run.report import MAX_UPSTREAM_TEXT, RunRecord, build_report, sealed
 from geminidb_patcher.transport import Deadline
 
 READ_RESERVE_SHARE = 4
@@ -178,7 +185,11 @@ class Patcher:
         if request.targets == "all" or (request.targets is None and self._discover_by_default):
             if self._discovery is None:
                 raise NoTargetError("targets 'all' needs IAM discovery, which this deployment does not wire")
-            return discover(self._discovery, self._limits.max_targets)
+            try:
+                return discover(self._discovery, self._limits.max_targets)
+            except UpstreamError as error:  # it ends the invocation: scrubbed here, as a report's texts are
+                said = clip(self._scrub(str(error.message or error)), MAX_UPSTREAM_TEXT)
+                raise DiscoveryError(f"listing the account's projects (IAM) failed: {said}", error.error_code) from None
         targets = list(dict.fromkeys(request.targets or ([self._default_target] if self._default_target else [])))
         if not targets:
             raise NoTargetError("no targets in the request and no default target configured")

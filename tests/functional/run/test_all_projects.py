@@ -14,10 +14,10 @@ import pytest
 
 from geminidb_local.environment import new_webhook_secret
 from geminidb_local.lambda_shim import LocalContext, make_handler
-from geminidb_local.simulator import Simulator
+from geminidb_local.simulator import Fault, Simulator
 from geminidb_local.simulator.fleet import DEMO_AK, DEMO_SK
 from geminidb_patcher.entrypoints.cli.main import main
-from geminidb_patcher.errors import EXIT_OK, EXIT_USAGE, InvalidRunRequestError
+from geminidb_patcher.errors import EXIT_OK, EXIT_USAGE, DiscoveryError, InvalidRunRequestError
 from tests.helpers import make_instance
 
 ACCOUNT = "a" * 32
@@ -131,3 +131,19 @@ def test_an_iam_user_lists_with_a_token_for_its_whole_account() -> None:
         assert [t["project_id"] for t in plan["targets"]] == [P1] and plan["counts"]["planned"] == 3
         scopes = [e.body["auth"]["scope"] for e in simulator.exchanges if e.path == "/v3/auth/tokens"]
         assert scopes == [{"domain": {"name": "acme-discovery"}}, {"project": {"id": P1}}]
+
+
+def test_an_iam_failure_ends_the_run_with_a_scrubbed_message_and_reads_nothing(account: dict[str, Simulator]) -> None:
+    echoed = f"internal error for key {DEMO_AK} / {DEMO_SK}"
+    account["first"].state.faults.add(
+        Fault("GET /auth/projects", "status", status=400, times=5, body={"error_code": "IAM.0001", "error_msg": echoed})
+    )
+    handler = make_handler(environ(account))
+
+    with pytest.raises(DiscoveryError) as failed:
+        handler({**APPLY, "targets": "all"}, LocalContext())
+
+    assert "listing the account's projects (IAM) failed" in str(failed.value)
+    assert DEMO_SK not in str(failed.value) and failed.value.error_code == "IAM.0001"
+    assert all(not submitted(simulator) for simulator in account.values())
+    assert account["second"].exchanges == [] and account["disabled"].exchanges == []
